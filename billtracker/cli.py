@@ -1,0 +1,201 @@
+"""The `billtracker` command: crawl, serve, demo (sqlite-utils style: one verb per job).
+
+Every command's help carries an example; tests/test_docs.py checks each is in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from billtracker.paths import METADATA, REPO_ROOT
+from billtracker.spiders import SPIDERS, replay_queries
+
+DEFAULT_DB = "billtracker.db"
+
+
+def replay_settings(base_url: str) -> dict[str, str]:
+    """A local replay needs no politeness delay; everything else stays as in production."""
+    return {
+        "TW_LY_API_BASE": f"{base_url}/v2",
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+        "BACKOFF_BASE_SECONDS": "0.2",
+    }
+
+
+def run_spider(spider: str, db: str, settings: dict[str, str], spider_args: dict[str, str]) -> int:
+    """Each crawl in its own process: the Twisted reactor cannot restart in one process."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"BILLTRACKER_DB={db}"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    for key, value in spider_args.items():
+        cmd += ["-a", f"{key}={value}"]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
+    return subprocess.run(cmd, env=env, cwd=REPO_ROOT).returncode
+
+
+def summary(db_path: str) -> str:
+    import sqlite_utils
+
+    db = sqlite_utils.Database(db_path)
+    counts = {t: db[t].count for t in ("bills", "stages", "sponsors", "laws", "problems")}
+    return ", ".join(f"{n} {t}" for t, n in counts.items())
+
+
+@click.group()
+@click.version_option()
+def cli() -> None:
+    """billtracker: follow bills of Taiwan's Legislative Yuan (立法院) through every stage.
+
+    \b
+    Example:
+        billtracker demo
+    """
+
+
+@cli.command()
+@click.argument("spiders", nargs=-1)
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to write.")
+@click.option(
+    "--replay",
+    "replay_dir",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="DIR",
+    help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
+)
+@click.option(
+    "--query",
+    "queries",
+    multiple=True,
+    metavar="FIELD=VALUE[&...]",
+    help="A bill-list query (v2 /bills filters), e.g. 法律編號=01010 or 屆=9. Repeatable.",
+)
+@click.option("--today", default="", help="Freeze today's date (YYYY-MM-DD) for expiry.")
+def crawl(
+    spiders: tuple[str, ...],
+    db: str,
+    replay_dir: str | None,
+    queries: tuple[str, ...],
+    today: str,
+) -> None:
+    """Crawl SPIDERS (all by default) into the database.
+
+    \b
+    Examples:
+        billtracker crawl --db billtracker.db
+        billtracker crawl tw_ly_bills --query 法律編號=01010 --db bills.db
+        billtracker crawl --replay ../shared/samples --db demo.db
+    """
+    names = list(spiders) or list(SPIDERS)
+    unknown = [n for n in names if n not in SPIDERS]
+    if unknown:
+        raise click.UsageError(f"unknown spider(s): {', '.join(unknown)}; known: {', '.join(SPIDERS)}")
+    parsed = [parse_query(q) for q in queries]
+    settings: dict[str, str] = {}
+    if today:
+        settings["BILLTRACKER_TODAY"] = today
+    failed = []
+    with ExitStack() as stack:
+        if replay_dir is not None:
+            from billtracker.replay import ReplayServer, SamplesNotFound
+
+            try:
+                server = stack.enter_context(ReplayServer(samples_dir=replay_dir or None))
+            except SamplesNotFound as exc:
+                raise click.ClickException(str(exc)) from None
+            click.echo(f"replay: serving recorded responses on {server.base_url}", err=True)
+            settings.update(replay_settings(server.base_url))
+            parsed = parsed or replay_queries()
+        for name in names:
+            args = {"queries": json.dumps(parsed, ensure_ascii=False)} if parsed else {}
+            click.echo(f"crawl: {name} -> {db}", err=True)
+            if run_spider(name, db, settings, args) != 0:
+                failed.append(name)
+    if Path(db).exists():
+        click.echo(f"{db}: {summary(db)}", err=True)
+    if failed:
+        raise click.ClickException(f"crawl failed: {', '.join(failed)}")
+
+
+def parse_query(text: str) -> dict[str, str]:
+    """'屆=9&議案類別=法律案' -> {'屆': '9', '議案類別': '法律案'}."""
+    query = {}
+    for part in text.split("&"):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected FIELD=VALUE, got {part!r}", param_hint="--query")
+        query[key.strip()] = value.strip()
+    return query
+
+
+def datasette_args(db: str, port: int, host: str, metadata: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        db,
+        "--metadata",
+        str(metadata),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--setting",
+        "suggest_facets",
+        "off",
+        "--setting",
+        "sql_time_limit_ms",
+        "3000",
+        "--cors",
+    ]
+
+
+@cli.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to serve.")
+@click.option("--port", default=8001, show_default=True, help="Port on --host.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(db: str, port: int, host: str) -> None:
+    """Serve the database with Datasette and datasette_metadata.json.
+
+    \b
+    Example:
+        billtracker serve --db billtracker.db --port 8001
+    """
+    if not Path(db).exists():
+        raise click.ClickException(f"no database at {db}: run `billtracker crawl --db {db}` first")
+    args = datasette_args(db, port, host, METADATA)
+    click.echo(f"serving {db} on http://{host}:{port}", err=True)
+    os.execv(args[0], args)
+
+
+@cli.command()
+@click.option("--db", default=DEFAULT_DB, show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option("--samples", default="", help="Samples folder (default ../shared/samples).")
+@click.option("--no-serve", is_flag=True, help="Crawl only; do not start Datasette.")
+def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
+    """Crawl the recorded responses into ./billtracker.db, then serve it on port 8001.
+
+    \b
+    Example:
+        billtracker demo
+    """
+    ctx = click.get_current_context()
+    ctx.invoke(crawl, spiders=(), db=db, replay_dir=samples, queries=(), today="")
+    if not no_serve:
+        ctx.invoke(serve, db=db, port=port, host="127.0.0.1")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,383 @@
+"""A local HTTP replay of the ly.govapi.tw v2 API, so spiders and tests crawl with no network.
+
+Captured v2 responses are served byte for byte for the exact requests they answered; every
+other answer is computed from the pools built by ``derive.load_replay`` (captured + DERIVED
+records). An ``overlay`` lets tests inject failures (malformed JSON, block pages, 429, 500).
+
+    python -m billtracker.replay.server --samples ../shared/samples --port 8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import threading
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .derive import ReplayData, capture_key, load_replay
+
+JSON_TYPE = "application/json; charset=utf-8"
+ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+PAGING_PARAMS = {"page", "limit", "sort", "output_fields"}
+
+# Detail-only keys left out of list items (the real list omits them too).
+BILL_DETAIL_ONLY = ["議案流程", "關連議案", "對照表", "案由", "說明", "連署人"]
+BILL_FILTERS = [
+    "屆",
+    "會期",
+    "議案流程.狀態",
+    "議案類別",
+    "提案人",
+    "連署人",
+    "法律編號",
+    "議案狀態",
+    "會議代碼",
+    "提案來源",
+    "議案編號",
+    "提案編號",
+    "字號",
+    "提案日期",
+    "提案單位/提案委員",
+]
+LAW_FILTERS = ["法律編號", "類別", "母法編號", "法律狀態", "主管機關"]
+
+Response = tuple[int, bytes, dict[str, str]]
+Overlay = dict[str, Response] | Callable[[str], Response | None]
+
+
+class BadRequest(ValueError):
+    """A query the API would reject (e.g. page=abc); answered with 400."""
+
+
+def json_response(status: int, payload: Any) -> Response:
+    """UTF-8 JSON with Chinese kept readable, as the real API sends it."""
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return status, body, {"Content-Type": JSON_TYPE}
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response(status, {"error": True, "message": message})
+
+
+# --- filtering, sorting, paging ---------------------------------------------------------------
+
+
+def matches(record: dict[str, Any], name: str, wanted: list[str]) -> bool:
+    """True if the record's field equals (or, for lists, contains) any wanted value."""
+    if name == "議案流程.狀態":
+        return any(e.get("狀態") in wanted for e in record.get("議案流程", []))
+    value = record.get(name)
+    if isinstance(value, list):
+        return any(str(v) in wanted for v in value)
+    if isinstance(value, int):  # 屆, 會期: "09" and "9" both mean 9
+        return any(w.strip().isdigit() and int(w) == value for w in wanted)
+    return value is not None and str(value) in wanted
+
+
+def query_filters(params: list[tuple[str, str]], supported: list[str]) -> dict[str, list[str]]:
+    """Supported filter params of the query -> values (several values of one name are OR'ed)."""
+    filters: dict[str, list[str]] = {}
+    for name, value in params:
+        if name in supported:
+            filters.setdefault(name, []).append(value)
+    return filters
+
+
+def apply_filters(records: Iterable[dict[str, Any]], filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [r for r in records if all(matches(r, k, v) for k, v in filters.items())]
+
+
+def positive_int(params: list[tuple[str, str]], name: str, default: int) -> int:
+    """The last value of a paging param as int >= 1, or BadRequest."""
+    values = [v for k, v in params if k == name]
+    if not values:
+        return default
+    try:
+        number = int(values[-1])
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an integer: {values[-1]!r}") from exc
+    if number < 1:
+        raise BadRequest(f"{name} must be >= 1: {number}")
+    return number
+
+
+def sort_bills(bills: list[dict[str, Any]], params: list[tuple[str, str]]) -> list[str]:
+    """Sort in place by 最新進度日期 (descending unless sort=最新進度日期), then 議案編號."""
+    sort = [v for k, v in params if k == "sort"]
+    bills.sort(key=lambda b: b.get("議案編號", ""))
+    ascending = sort == ["最新進度日期"]
+    bills.sort(key=lambda b: b.get("最新進度日期") or "", reverse=not ascending)
+    return sort or ["最新進度日期"]
+
+
+def page_of(
+    records: list[dict[str, Any]], params: list[tuple[str, str]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Paging header fields and the records on the requested page."""
+    page = positive_int(params, "page", 1)
+    limit = min(positive_int(params, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+    total = len(records)
+    header = {
+        "total": total,
+        "total_page": math.ceil(total / limit) if total else 0,
+        "page": page,
+        "limit": limit,
+    }
+    return header, records[(page - 1) * limit : page * limit]
+
+
+def bill_list_item(bill: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in bill.items() if k not in BILL_DETAIL_ONLY}
+
+
+def bill_list(data: ReplayData, params: list[tuple[str, str]], extra: dict | None = None) -> Any:
+    """Body of /v2/bills (and /v2/laws/{code}/bills): filtered, sorted, paged list items."""
+    filters = query_filters(params, BILL_FILTERS)
+    for name, values in (extra or {}).items():
+        filters.setdefault(name, []).extend(values)
+    bills = apply_filters(data.bills.values(), filters)
+    sort = sort_bills(bills, params)
+    header, page = page_of(bills, params)
+    return {
+        **header,
+        "filter": filters,
+        "sort": sort,
+        "id_fields": ["議案編號"],
+        "output_fields": [],
+        "supported_filter_fields": BILL_FILTERS,
+        "bills": [bill_list_item(b) for b in page],
+    }
+
+
+def law_list(data: ReplayData, params: list[tuple[str, str]]) -> Any:
+    """Body of /v2/laws: filtered, sorted by 法律編號, paged."""
+    filters = query_filters(params, LAW_FILTERS)
+    laws = sorted(apply_filters(data.laws.values(), filters), key=lambda law: law["法律編號"])
+    header, page = page_of(laws, params)
+    return {
+        **header,
+        "filter": filters,
+        "sort": ["法律編號"],
+        "id_fields": ["法律編號"],
+        "output_fields": [],
+        "supported_filter_fields": LAW_FILTERS,
+        "laws": page,
+    }
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Response:
+    """Answer one GET: verbatim capture if one matches exactly, else a computed response."""
+    if path == "/robots.txt":
+        return 200, ROBOTS_TXT, {"Content-Type": "text/plain; charset=utf-8"}
+    captured = data.captures.get(capture_key(path, params))
+    if captured is not None:
+        return 200, captured, {"Content-Type": JSON_TYPE}
+    parts = [p for p in path.split("/") if p]
+    if len(parts) < 2 or parts[0] != "v2":
+        return error_response(404, f"not found: {path}")
+    try:
+        return route_v2(data, parts[1:], params)
+    except BadRequest as exc:
+        return error_response(400, str(exc))
+
+
+def route_v2(data: ReplayData, parts: list[str], params: list[tuple[str, str]]) -> Response:
+    """Routes under /v2 (captured bodies were handled before)."""
+    match parts:
+        case ["bills"]:
+            return json_response(200, bill_list(data, params))
+        case ["bills", bill_no]:
+            return bill_detail(data, bill_no)
+        case ["laws"]:
+            return json_response(200, law_list(data, params))
+        case ["laws", code]:
+            return law_detail(data, code)
+        case ["laws", code, "bills"] if code in data.laws:
+            return json_response(200, bill_list(data, params, {"法律編號": [code]}))
+        case ["laws", code, "bills"]:
+            return error_response(404, "找不到法律資料")
+    return error_response(404, "not found: /v2/" + "/".join(parts))
+
+
+def bill_detail(data: ReplayData, bill_no: str) -> Response:
+    bill = data.bills.get(bill_no)
+    if bill is None:
+        return error_response(404, "找不到議案資料")
+    return json_response(
+        200,
+        {
+            "error": False,
+            "id": [bill_no],
+            "data": bill,
+            "supported_relations": data.bill_relations,
+            "relations": [],
+        },
+    )
+
+
+def law_detail(data: ReplayData, code: str) -> Response:
+    law = data.laws.get(code)
+    if law is None:
+        return error_response(404, "找不到法律資料")
+    return json_response(
+        200,
+        {
+            "error": False,
+            "id": [code],
+            "data": law,
+            "supported_relations": data.law_relations,
+            "relations": [],
+        },
+    )
+
+
+def lookup_overlay(overlay: Overlay | None, path_qs: str, path: str) -> Response | None:
+    """An injected response for "path?query" (exact) or "path", if the overlay has one."""
+    if overlay is None:
+        return None
+    if callable(overlay):
+        return overlay(path_qs)
+    return overlay.get(path_qs) or overlay.get(path)
+
+
+# --- server -----------------------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves GET/HEAD from the ReplayServer that owns the HTTP server."""
+
+    server_version = "billtracker-replay/1"
+    replay: ReplayServer  # set on a per-server subclass
+
+    def do_GET(self) -> None:
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._answer(send_body=False)
+
+    def _answer(self, send_body: bool) -> None:
+        path_qs = unquote(self.path)
+        self.replay._record(path_qs)
+        split = urlsplit(self.path)
+        path = unquote(split.path)
+        response = lookup_overlay(self.replay.overlay, path_qs, path)
+        if response is None:
+            params = parse_qsl(split.query, keep_blank_values=True)
+            response = route(self.replay.data, path, params)
+        status, body, headers = response
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and crawls would drown in one line per request."""
+
+
+class ReplayServer:
+    """The replay on host:port (port 0 = any free port) in a daemon thread; a context manager."""
+
+    def __init__(
+        self,
+        samples_dir: Path | str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        overlay: Overlay | None = None,
+    ) -> None:
+        self.data = load_replay(samples_dir)  # fails early, naming a missing samples path
+        self.host = host
+        self.port = port
+        self.overlay = overlay
+        self._requests: list[str] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def requests(self) -> list[str]:
+        """Decoded "path?query" of every request received so far (a snapshot copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def _record(self, path_qs: str) -> None:
+        with self._lock:
+            self._requests.append(path_qs)
+
+    def _make_httpd(self) -> ThreadingHTTPServer:
+        handler = type("ReplayHandler", (_Handler,), {"replay": self})
+        httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        httpd.daemon_threads = True
+        self.port = httpd.server_address[1]
+        return httpd
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ReplayServer:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._httpd is None:
+            self._httpd = self._make_httpd()
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name="replay-server", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self, announce: Callable[[str], None] = print) -> None:
+        """Serve in the calling thread (the command line), announcing the bound URL."""
+        self._httpd = self._make_httpd()
+        announce(f"replaying {self.data.samples_dir} at {self.base_url}/v2")
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+            self._httpd = None
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the replay in the foreground until Ctrl-C."""
+    parser = argparse.ArgumentParser(description="Local replay of the ly.govapi.tw v2 API")
+    parser.add_argument("--samples", help="samples dir (default: $BILLTRACKER_SAMPLES or repo's)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    server = ReplayServer(args.samples, host=args.host, port=args.port)
+    try:
+        server.serve_forever(lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

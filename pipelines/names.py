@@ -1,0 +1,40 @@
+"""Names of sponsors as one identity across spellings.
+
+The same legislator appears as 鄭天財 (open data) and 鄭天財Sra．Kacaw (misq, LYAPI); open data
+pads names with U+3000. The key is the leading Han run when there is one, else the Latin name.
+Issue 3 extends this with the legislator lists; until then this keeps 1051006070201100's 19
+cosponsors as 19 people.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_HAN_RUN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·．.]+")
+_CAUCUS = re.compile(r"黨團$")
+_GOVERNMENT = re.compile(r"^(行政院|司法院|考試院|監察院)")
+
+
+def clean_name(raw: str) -> str:
+    """Strip every kind of whitespace (U+3000 included), keep spelling otherwise."""
+    return re.sub(r"\s+", "", raw or "")
+
+
+def person_key(raw: str) -> str:
+    """A stable key for one person: 鄭天財Sra．Kacaw -> 鄭天財."""
+    name = clean_name(raw)
+    han = _HAN_RUN.match(name)
+    if han:
+        return han.group(0).rstrip("·．.")
+    return unicodedata.normalize("NFKC", name)
+
+
+def sponsor_kind(raw: str) -> str:
+    """'caucus' for 時代力量黨團, 'government' for 行政院, otherwise 'legislator'."""
+    name = clean_name(raw)
+    if _CAUCUS.search(name):
+        return "caucus"
+    if _GOVERNMENT.match(name):
+        return "government"
+    return "legislator"

@@ -1,0 +1,329 @@
+"""LYAPI v2 bill record -> rows for bills, stages, sponsors, laws, related bills, documents.
+
+Pure functions: the same record always gives the same rows, so they are tested one field at a
+time and re-run over stored raw data. Problems found on the way are returned, not raised: one
+bad field must not cost the rest of the bill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pipelines.dates import BadDate, parse_date
+from pipelines.names import clean_name, person_key, sponsor_kind
+from pipelines.stage_machine import Event, current_stage, upgrade_first_readings
+from scrapers.items import BillItem
+from scrapers.stages import LABELS, classify, clean_status, committee_in_status
+
+DERIVED_SEQ = 1000
+
+
+@dataclass
+class Problem:
+    kind: str
+    message: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class NormalisedBill:
+    bill: dict[str, Any]
+    stages: list[dict[str, Any]]
+    sponsors: list[dict[str, Any]]
+    laws: list[dict[str, Any]]
+    related: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    problems: list[Problem]
+
+
+def text(value: Any) -> str:
+    """NFKC, trimmed. Chinese stays Chinese; full-width punctuation becomes half-width."""
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def to_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    """Hash of the record minus the fetch timestamp, so an unchanged bill is a no-op."""
+    stable = {k: v for k, v in record.items() if k != "資料抓取時間"}
+    return hashlib.sha256(json.dumps(stable, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def safe_date(value: Any, where: str, problems: list[Problem]) -> str | None:
+    try:
+        return parse_date(str(value) if value is not None else None)
+    except BadDate as exc:
+        problems.append(Problem("bad-date", f"{where}: {exc}", {"value": value}))
+        return None
+
+
+def flow_entries(record: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:
+    flow = record.get("議案流程")
+    if flow is None:
+        problems.append(Problem("no-stage-flow", "bill has no 議案流程"))
+        return []
+    if not isinstance(flow, list):
+        problems.append(Problem("wrong-shape", "議案流程 is not a list"))
+        return []
+    return [e for e in flow if isinstance(e, dict)]
+
+
+def stage_rows(
+    bill_no: str, record: dict[str, Any], prov: dict[str, str], problems: list[Problem]
+) -> list[dict[str, Any]]:
+    """One row per 議案流程 entry, in published order, plus a filing row from 提案日期."""
+    rows: list[dict[str, Any]] = []
+    filed_on = safe_date(record.get("提案日期"), "提案日期", problems)
+    if filed_on:
+        rows.append(
+            _row(
+                bill_no,
+                0,
+                "filed",
+                "",
+                "field",
+                "from 提案日期",
+                prov,
+                on=filed_on,
+                dates=[str(record.get("提案日期"))],
+                order_on=filed_on,
+            )
+        )
+    entries = flow_entries(record, problems)
+    for i, entry in enumerate(entries, start=1):
+        raw = str(entry.get("狀態") or "")
+        slug = classify(raw)
+        if slug == "unknown":
+            problems.append(Problem("unknown-stage", f"unmapped status {raw!r}", {"seq": i}))
+        raw_dates = entry.get("日期") or []
+        if not isinstance(raw_dates, list):
+            raw_dates = [raw_dates]
+        dates = [safe_date(d, f"議案流程[{i}].日期", problems) for d in raw_dates]
+        known = [d for d in dates if d]
+        venue = text(entry.get("院會/委員會"))
+        venue_kind = "plenary" if venue == "院會" else ("committee" if venue else "")
+        committee = venue if venue_kind == "committee" else (committee_in_status(raw) or "")
+        codes = entry.get("會議代碼") or []
+        rows.append(
+            _row(
+                bill_no,
+                i,
+                slug,
+                raw,
+                "flow",
+                "",
+                prov,
+                venue=venue,
+                venue_kind=venue_kind,
+                committee=committee,
+                session_code=text(entry.get("會期")),
+                meeting_codes=codes,
+                dates=raw_dates,
+                on=known[0] if known else None,
+                second_on=known[1] if len(known) > 1 else None,
+            )
+        )
+    _fill_order_dates(rows)
+    _fill_referral_committees(rows)
+    return rows
+
+
+def _row(
+    bill_no: str,
+    seq: int,
+    slug: str,
+    raw: str,
+    origin: str,
+    note: str,
+    prov: dict[str, str],
+    **extra: Any,
+) -> dict[str, Any]:
+    row = {
+        "bill_no": bill_no,
+        "seq": seq,
+        "stage": slug,
+        "stage_label": LABELS[slug],
+        "status_raw": raw,
+        "origin": origin,
+        "note": note,
+        "venue": "",
+        "venue_kind": "",
+        "committee": "",
+        "session_code": "",
+        "meeting_codes": [],
+        "dates": [],
+        "on": None,
+        "second_on": None,
+        "order_on": None,
+        **prov,
+        "gone_at": None,
+    }
+    row.update(extra)
+    row["meeting_codes"] = json.dumps(row["meeting_codes"], ensure_ascii=False)
+    row["dates"] = json.dumps(row["dates"], ensure_ascii=False)
+    return row
+
+
+def _fill_order_dates(rows: list[dict[str, Any]]) -> None:
+    """An empty date inherits the one before it, so ordering keeps upstream's position."""
+    last = ""
+    for row in rows:
+        row["order_on"] = row["on"] or row.get("order_on") or last or None
+        last = row["order_on"] or last
+
+
+def _fill_referral_committees(rows: list[dict[str, Any]]) -> None:
+    """交付審查 at 院會 names no committee: take it from the same sitting's 排入院會(交…) text,
+    else from the next committee entry."""
+    for i, row in enumerate(rows):
+        if row["stage"] not in {"referred", "re-referred"} or row["committee"]:
+            continue
+        same_sitting = [
+            r["committee"]
+            for r in rows
+            if r["session_code"] == row["session_code"] and r["committee"] and r is not row
+        ]
+        later = [r["committee"] for r in rows[i + 1 :] if r["venue_kind"] == "committee"]
+        row["committee"] = (same_sitting or later or [""])[0]
+
+
+def apply_state_machine(
+    bill_no: str,
+    rows: list[dict[str, Any]],
+    term: int | None,
+    today: date,
+    prov: dict[str, str],
+) -> dict[str, Any]:
+    """Re-class first readings, derive expiry, and return the bill's current-stage columns."""
+    events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
+    for seq, slug in upgrade_first_readings(events).items():
+        for row in rows:
+            if row["seq"] == seq:
+                row["note"] = f"{row['stage']} re-classed: referred at the same sitting"
+                row["stage"], row["stage_label"] = slug, LABELS[slug]
+    events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
+    state = current_stage(events, term, today)
+    if state.slug == "expired":
+        rows.append(
+            _row(
+                bill_no,
+                DERIVED_SEQ,
+                "expired",
+                "",
+                "derived",
+                f"derived: term {term} ended {state.on} without third reading (立法院職權行使法 §13)",
+                prov,
+                on=state.on,
+                order_on=state.on,
+            )
+        )
+    return {
+        "current_stage": state.slug,
+        "current_stage_label": LABELS.get(state.slug or "", ""),
+        "current_stage_on": state.on,
+        "current_stage_derived": int(state.derived),
+    }
+
+
+def sponsor_rows(bill_no: str, record: dict[str, Any], source_url: str) -> list[dict[str, Any]]:
+    rows = []
+    for role, key in (("proposer", "提案人"), ("cosponsor", "連署人")):
+        names = record.get(key) or []
+        if isinstance(names, str):
+            names = [names]
+        for seq, raw in enumerate(n for n in names if clean_name(str(n))):
+            rows.append(
+                {
+                    "bill_no": bill_no,
+                    "role": role,
+                    "seq": seq,
+                    "name_raw": str(raw),
+                    "name": person_key(str(raw)),
+                    "kind": sponsor_kind(str(raw)),
+                    "source": "lyapi",
+                    "source_url": source_url,
+                }
+            )
+    return rows
+
+
+def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
+    record, bill_no = item.record, item.bill_no
+    problems: list[Problem] = []
+    prov = {
+        "source": item.source,
+        "source_url": item.provenance.source_url,
+        "fetched_at": item.provenance.fetched_at,
+        "content_sha256": item.provenance.content_sha256,
+    }
+    term = to_int(record.get("屆"))
+    stages = stage_rows(bill_no, record, prov, problems)
+    current = apply_state_machine(bill_no, stages, term, today, prov)
+    bill = {
+        "bill_no": bill_no,
+        "term": term,
+        "session": to_int(record.get("會期")),
+        "title": text(record.get("議案名稱")),
+        "proposal_no": text(record.get("提案編號")),
+        "doc_no": text(record.get("字號")),
+        "category": text(record.get("議案類別")),
+        "origin": text(record.get("提案來源")),
+        "proposer_text": text(record.get("提案單位/提案委員")),
+        "reason": text(record.get("案由")),
+        "filed_on": stages[0]["on"] if stages and stages[0]["seq"] == 0 else None,
+        "status_raw": clean_status(str(record.get("議案狀態") or "")),
+        **current,
+        "last_progress_on": safe_date(record.get("最新進度日期"), "最新進度日期", problems),
+        "meeting_code": text(record.get("會議代碼")),
+        "url": text(record.get("url")),
+        **prov,
+        "record_sha256": content_hash(record),
+    }
+    codes = record.get("法律編號") or []
+    names = record.get("法律編號:str") or []
+    laws = [
+        {"bill_no": bill_no, "law_code": str(code), "law_name": str(name), "source_url": prov["source_url"]}
+        for code, name in zip(codes, list(names) + [""] * (len(codes) - len(names)), strict=False)
+    ]
+    related = [
+        {
+            "bill_no": bill_no,
+            "related_bill_no": str(r.get("議案編號") or "").strip(),
+            "related_title": text(r.get("議案名稱")),
+            "source_url": prov["source_url"],
+        }
+        for r in record.get("關連議案") or []
+        if isinstance(r, dict) and r.get("議案編號")
+    ]
+    documents = [
+        {
+            "bill_no": bill_no,
+            "seq": i,
+            "name": text(d.get("名稱")),
+            "url": text(d.get("網址")),
+            "html_url": text(d.get("HTML結果")),
+        }
+        for i, d in enumerate(record.get("相關附件") or [])
+        if isinstance(d, dict)
+    ]
+    return NormalisedBill(
+        bill,
+        stages,
+        sponsor_rows(bill_no, record, prov["source_url"]),
+        laws,
+        related,
+        documents,
+        problems,
+    )

@@ -1,0 +1,192 @@
+"""StorePipeline: write every item to SQLite, never losing what is already stored.
+
+- A bill whose record hash is unchanged is a no-op (counted), so re-running a crawl writes nothing.
+- Stages are upserted by (bill_no, seq); one that upstream stops listing is marked `gone_at`,
+  never deleted. A record that arrives with no 議案流程 does not erase a stored flow.
+- Problems (from spiders or normalising) become `problems` rows; the run goes on.
+Counts of inserts / updates / no-ops are logged and kept in the crawl's stats (openstates-style).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+from scrapy.crawler import Crawler
+
+from pipelines.normalise import NormalisedBill, normalise_bill
+from pipelines.schema import open_db
+from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
+from scrapers.tw_ly.responses import utc_now
+
+logger = logging.getLogger(__name__)
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def taipei_today(frozen: str = "") -> date:
+    """Calendar days are Asia/Taipei days; tests freeze the clock with BILLTRACKER_TODAY."""
+    return date.fromisoformat(frozen) if frozen else datetime.now(TAIPEI).date()
+
+
+class StorePipeline:
+    def __init__(self, db_path: str, today: date, crawler: Crawler | None = None) -> None:
+        self.db_path = db_path
+        self.today = today
+        self.crawler = crawler
+        self.counts = {"inserted": 0, "updated": 0, "noop": 0, "problems": 0, "laws": 0}
+        self.db: sqlite_utils.Database | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        settings = crawler.settings
+        return cls(
+            settings.get("BILLTRACKER_DB"),
+            taipei_today(settings.get("BILLTRACKER_TODAY", "")),
+            crawler,
+        )
+
+    def open_spider(self, spider: Any = None) -> None:
+        self.db = open_db(self.db_path)
+
+    def close_spider(self, spider: Any = None) -> None:
+        c = self.counts
+        logger.info(
+            "bills: %d inserted, %d updated, %d unchanged; %d laws; %d problems",
+            c["inserted"],
+            c["updated"],
+            c["noop"],
+            c["laws"],
+            c["problems"],
+        )
+        if self.crawler and self.crawler.stats:
+            for key, value in c.items():
+                self.crawler.stats.set_value(f"billtracker/{key}", value)
+        if self.db is not None:
+            self.db.close()
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        assert self.db is not None
+        if isinstance(item, BillItem):
+            self.store_bill(item)
+        elif isinstance(item, LawItem):
+            self.store_law(item)
+        elif isinstance(item, FetchItem):
+            self.db["fetches"].insert(vars(item))
+        elif isinstance(item, ProblemItem):
+            self.record_problem(item.spider, item.kind, item.message, item.url, item.bill_no, item.detail)
+        return item
+
+    # --- writers ------------------------------------------------------------------------------
+
+    def record_problem(
+        self,
+        spider: str,
+        kind: str,
+        message: str,
+        url: str,
+        bill_no: str | None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        assert self.db is not None
+        self.counts["problems"] += 1
+        logger.warning("problem %s at %s: %s", kind, url, message)
+        self.db["problems"].insert(
+            {
+                "recorded_at": utc_now(),
+                "spider": spider,
+                "kind": kind,
+                "message": message,
+                "url": url,
+                "bill_no": bill_no,
+                "detail": json.dumps(detail or {}, ensure_ascii=False),
+            }
+        )
+
+    def store_law(self, item: LawItem) -> None:
+        assert self.db is not None
+        r = item.record
+        self.db["laws"].upsert(
+            {
+                "law_code": item.law_code,
+                "name": str(r.get("名稱") or ""),
+                "status": str(r.get("法律狀態") or ""),
+                "kind": str(r.get("類別") or ""),
+                "parent_code": str(r.get("母法編號") or ""),
+                "source": item.source,
+                "source_url": item.provenance.source_url,
+                "fetched_at": item.provenance.fetched_at,
+                "content_sha256": item.provenance.content_sha256,
+            },
+            pk="law_code",
+        )
+        self.counts["laws"] += 1
+
+    def store_bill(self, item: BillItem) -> None:
+        assert self.db is not None
+        norm = normalise_bill(item, self.today)
+        for p in norm.problems:
+            self.record_problem(
+                item.provenance.spider, p.kind, p.message, item.provenance.source_url, item.bill_no, p.detail
+            )
+        table = self.db["bills"]
+        existing = next(table.rows_where("bill_no = ?", [item.bill_no]), None)
+        if existing and existing["record_sha256"] == norm.bill["record_sha256"]:
+            self.counts["noop"] += 1
+            return
+        with self.db.atomic():
+            self._write(norm, existing)
+        self.counts["updated" if existing else "inserted"] += 1
+
+    def _write(self, norm: NormalisedBill, existing: dict[str, Any] | None) -> None:
+        assert self.db is not None
+        db, bill = self.db, dict(norm.bill)
+        now = utc_now()
+        bill_no = bill["bill_no"]
+        bill["first_seen_at"] = existing["first_seen_at"] if existing else now
+        bill["updated_at"] = now
+        stored = {r["seq"]: r for r in db["stages"].rows_where("bill_no = ?", [bill_no])}
+        new_flow = [r for r in norm.stages if r["origin"] == "flow"]
+        stored_flow = [r for r in stored.values() if r["origin"] == "flow" and not r["gone_at"]]
+        if stored_flow and not new_flow:
+            # Less than we had: keep the stored flow and the stage computed from it.
+            for key in ("current_stage", "current_stage_label", "current_stage_on", "current_stage_derived"):
+                bill[key] = existing[key] if existing else bill[key]
+            self.record_problem(
+                bill["source"],
+                "flow-vanished",
+                f"{bill_no}: upstream lists no 議案流程 now; kept {len(stored_flow)} stored",
+                bill["source_url"],
+                bill_no,
+            )
+            stages = []
+        else:
+            stages = norm.stages
+        db["bills"].upsert(bill, pk="bill_no")
+        if stages:
+            db["stages"].upsert_all(stages, pk=("bill_no", "seq"))
+            seen = {r["seq"] for r in stages}
+            for seq, row in stored.items():
+                if seq not in seen and not row["gone_at"]:
+                    db["stages"].update((bill_no, seq), {"gone_at": now})
+        if norm.sponsors:
+            db["sponsors"].delete_where("bill_no = ?", [bill_no])
+            db["sponsors"].insert_all(norm.sponsors, pk=("bill_no", "role", "seq"))
+        for row in norm.laws:
+            db["bill_laws"].upsert(row, pk=("bill_no", "law_code"))
+            if not db["laws"].count_where("law_code = ?", [row["law_code"]]):
+                db["laws"].insert(
+                    {
+                        "law_code": row["law_code"],
+                        "name": row["law_name"],
+                        "source": "lyapi",
+                        "source_url": row["source_url"],
+                    }
+                )
+        if norm.related:
+            db["related_bills"].upsert_all(norm.related, pk=("bill_no", "related_bill_no"))
+        if norm.documents:
+            db["documents"].upsert_all(norm.documents, pk=("bill_no", "seq"))

@@ -1,0 +1,67 @@
+"""Scrapy settings for billtracker: polite by default, every choice with its reason.
+
+Docs: https://docs.scrapy.org/en/latest/topics/settings.html
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "billtracker"
+SPIDER_MODULES = ["scrapers.tw_ly"]
+NEWSPIDER_MODULE = "scrapers.tw_ly"
+
+# Identify ourselves with a contact URL (DESIGN.md: politeness is part of correctness).
+USER_AGENT = "billtracker/0.1 (+https://github.com/billtracker/billtracker; bills of the 立法院)"
+
+# https://docs.scrapy.org/en/latest/topics/settings.html#robotstxt-obey
+ROBOTSTXT_OBEY = True
+
+# Scrapy 2.19's RemoteControl extension opens a code-executing HTTP server on localhost.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# One request per 1-3 s per host by default (DOWNLOAD_DELAY is randomised 0.5x-1.5x of 2 s).
+# https://docs.scrapy.org/en/latest/topics/autothrottle.html
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 2.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+
+# Retry 429/5xx with exponential backoff honouring Retry-After (scrapers/middlewares.py).
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 120.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapers.middlewares.BackoffRetryMiddleware": 550,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.store.StorePipeline": 300,
+}
+
+# Where items are stored. The CLI passes -s BILLTRACKER_DB=...
+BILLTRACKER_DB = "billtracker.db"
+# Frozen "today" (YYYY-MM-DD) for tests; empty means the real Asia/Taipei date.
+BILLTRACKER_TODAY = ""
+
+# --- tw_ly_bills (ly.govapi.tw v2) ---
+# The live API; the replay sets this to http://127.0.0.1:PORT/v2.
+TW_LY_API_BASE = "https://ly.govapi.tw/v2"
+# Each dict is one list query (any /bills filter of the v2 swagger), paged until exhausted.
+# Default: every bill on 行政院組織法 (01010), the organisational law at the heart of billtracker.
+TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
+TW_LY_PAGE_LIMIT = 100
+# Follow 關連議案 to fetch related bills' details too.
+TW_LY_FOLLOW_RELATED = True
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"

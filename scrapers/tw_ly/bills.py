@@ -1,0 +1,158 @@
+"""tw_ly_bills: bills from ly.govapi.tw v2 (LYAPI, OpenFun/g0v), the main source.
+
+Lists bills per query (law code and/or term, any v2 /bills filter) page by page, fetches each
+bill's detail, follows 關連議案, and fetches each law a bill names. The base URL and queries are
+settings, so the same spider crawls the live API or the local replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
+from scrapers.tw_ly.responses import BadBody, fetch_item, provenance, read_json
+
+
+class TwLyBillsSpider(scrapy.Spider):
+    name = "tw_ly_bills"
+    allowed_domains = ["ly.govapi.tw", "v2.ly.govapi.tw", "127.0.0.1", "localhost"]
+
+    def __init__(self, queries: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # -a queries='[{"屆": 9}]' overrides TW_LY_BILLS_QUERIES for one run.
+        self._queries_arg = json.loads(queries) if queries else None
+
+    @property
+    def base(self) -> str:
+        return self.settings.get("TW_LY_API_BASE").rstrip("/")
+
+    def queries(self) -> list[dict[str, Any]]:
+        if self._queries_arg is not None:
+            return self._queries_arg
+        return list(self.settings.getlist("TW_LY_BILLS_QUERIES"))
+
+    def list_url(self, query: dict[str, Any], page: int) -> str:
+        limit = self.settings.getint("TW_LY_PAGE_LIMIT", 100)
+        params = {**{k: str(v) for k, v in query.items()}, "page": page, "limit": limit}
+        return f"{self.base}/bills?{urlencode(params)}"
+
+    def bill_url(self, bill_no: str) -> str:
+        return f"{self.base}/bills/{quote(bill_no)}"
+
+    def law_url(self, law_code: str) -> str:
+        return f"{self.base}/laws/{quote(law_code)}"
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for query in self.queries():
+            yield self._request(self.list_url(query, 1), self.parse_list, query=query, page=1)
+
+    def _request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=kwargs)
+
+    # --- callbacks -------------------------------------------------------------------------
+
+    def parse_list(self, response: Response, query: dict[str, Any], page: int) -> Iterator[Any]:
+        yield fetch_item(response, self.name)
+        try:
+            body = read_json(response)
+            bills = body["bills"]
+            total = int(body.get("total") or 0)
+            total_page = int(body.get("total_page") or 0)
+            if not isinstance(bills, list):
+                raise BadBody("wrong-shape", "'bills' is not a list")
+        except BadBody as exc:
+            yield self.problem(response, exc.kind, exc.message)
+            return
+        except (KeyError, TypeError, ValueError) as exc:
+            yield self.problem(response, "wrong-shape", f"bill list without {exc}")
+            return
+        if not bills and total > 0:
+            # A page that should have items and has none is an error, not an empty success.
+            yield self.problem(response, "empty-page", f"page {page} empty but total={total}")
+            return
+        for bill in bills:
+            bill_no = str(bill.get("議案編號") or "").strip()
+            if not bill_no:
+                yield self.problem(response, "wrong-shape", "list entry without 議案編號")
+                continue
+            yield self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no)
+        if page < total_page:
+            yield self._request(self.list_url(query, page + 1), self.parse_list, query=query, page=page + 1)
+
+    def parse_bill(self, response: Response, bill_no: str) -> Iterator[Any]:
+        yield fetch_item(response, self.name)
+        try:
+            body = read_json(response)
+            record = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(record, dict):
+                raise BadBody("wrong-shape", "bill detail without a 'data' object")
+        except BadBody as exc:
+            yield self.problem(response, exc.kind, exc.message, bill_no=bill_no)
+            return
+        found = str(record.get("議案編號") or "")
+        if found != bill_no:
+            yield self.problem(
+                response, "wrong-shape", f"asked for {bill_no}, got {found!r}", bill_no=bill_no
+            )
+            return
+        yield BillItem(bill_no=bill_no, record=record, provenance=provenance(response, self.name))
+        for code in record.get("法律編號") or []:
+            yield self._request(self.law_url(str(code)), self.parse_law, law_code=str(code))
+        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True):
+            for related in record.get("關連議案") or []:
+                other = str((related or {}).get("議案編號") or "").strip()
+                if other:
+                    yield self._request(self.bill_url(other), self.parse_bill, bill_no=other)
+
+    def parse_law(self, response: Response, law_code: str) -> Iterator[Any]:
+        yield fetch_item(response, self.name)
+        try:
+            body = read_json(response)
+            record = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(record, dict) or not record.get("法律編號"):
+                raise BadBody("wrong-shape", "law detail without a 'data' object")
+        except BadBody as exc:
+            yield self.problem(response, exc.kind, exc.message)
+            return
+        yield LawItem(law_code=law_code, record=record, provenance=provenance(response, self.name))
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        """HTTP errors (after retries) and network failures: a fetch row and a problem row."""
+        request = failure.request  # type: ignore[attr-defined]
+        bill_no = request.cb_kwargs.get("bill_no")
+        if failure.check(HttpError):
+            response = failure.value.response
+            yield fetch_item(response, self.name)
+            yield self.problem(
+                response, f"http-{response.status}", f"HTTP {response.status}", bill_no=bill_no
+            )
+            return
+        yield ProblemItem(
+            kind="network",
+            message=f"{failure.type.__name__}: {failure.getErrorMessage()}",
+            url=request.url,
+            spider=self.name,
+            bill_no=bill_no,
+        )
+
+    def problem(self, response: Response, kind: str, message: str, bill_no: str | None = None) -> ProblemItem:
+        self.logger.error("%s at %s: %s", kind, response.url, message)
+        return ProblemItem(
+            kind=kind,
+            message=message,
+            url=response.url,
+            spider=self.name,
+            bill_no=bill_no,
+            detail={"status": response.status, "bytes": len(response.body)},
+        )
+
+
+__all__ = ["TwLyBillsSpider", "FetchItem"]

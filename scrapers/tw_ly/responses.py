@@ -1,0 +1,90 @@
+"""Reading responses of the Legislative Yuan's systems safely: provenance, JSON, block pages.
+
+A block page, a WAF page or 此筆資料尚未建置 often comes back with status 200; treating it as
+data would overwrite good rows with nothing, so it is named here and never parsed as a record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy.http import Response
+
+from scrapers.items import FetchItem, Provenance
+
+PLACEHOLDER = "此筆資料尚未建置"
+BLOCK_MARKERS = ("captcha", "access denied", "request rejected", "403 forbidden", "cloudflare")
+
+
+class BadBody(ValueError):
+    """A response body that is not the data it should be. `kind` names the condition."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def fetch_item(response: Response, spider: str) -> FetchItem:
+    content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+    return FetchItem(
+        url=response.url,
+        status=response.status,
+        fetched_at=utc_now(),
+        content_sha256=sha256(response.body),
+        bytes=len(response.body),
+        spider=spider,
+        content_type=content_type,
+    )
+
+
+def provenance(response: Response, spider: str) -> Provenance:
+    return Provenance(response.url, utc_now(), sha256(response.body), spider)
+
+
+def decode(body: bytes) -> str:
+    """UTF-8 (with or without BOM); a Big5 body is reported, not guessed into mojibake."""
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadBody("bad-encoding", "body is not UTF-8") from None
+
+
+def classify_non_json(text: str) -> BadBody:
+    """Name what came back instead of JSON."""
+    lowered = text[:4000].lower()
+    if PLACEHOLDER in text:
+        return BadBody("placeholder-page", f"page says {PLACEHOLDER}")
+    if any(marker in lowered for marker in BLOCK_MARKERS):
+        return BadBody("block-page", "a block or error page came back with status 200")
+    if lowered.lstrip().startswith(("<!doctype", "<html")) or "<body" in lowered:
+        return BadBody("block-page", "HTML where JSON was expected")
+    return BadBody("malformed-json", "body is not valid JSON")
+
+
+def read_json(response: Response) -> Any:
+    """Parse a JSON body or raise BadBody naming what it was instead."""
+    text = decode(response.body)
+    if not text.strip():
+        raise BadBody("empty-body", "empty body")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        bad = classify_non_json(text)
+        if bad.kind == "malformed-json":
+            bad = BadBody("malformed-json", f"body is not valid JSON: {exc.msg} at char {exc.pos}")
+        raise bad from None
+    if isinstance(body, dict) and body.get("error") is True:
+        raise BadBody("api-error", f"API error: {body.get('message', '')}")
+    return body
