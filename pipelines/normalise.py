@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -42,10 +41,12 @@ class NormalisedBill:
 
 
 def text(value: Any) -> str:
-    """NFKC, trimmed. Chinese stays Chinese; full-width punctuation becomes half-width."""
+    """Trimmed, otherwise as published: NFKC would turn the full-width ，and （） of Chinese
+    titles into ASCII, and Chinese text stays Chinese in the data. Matching keys (stage rules,
+    person keys) normalise on their own copies."""
     if value is None:
         return ""
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return str(value).strip()
 
 
 def to_int(value: Any) -> int | None:
