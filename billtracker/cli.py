@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
-from billtracker.paths import METADATA, REPO_ROOT
+from billtracker.paths import REPO_ROOT
+from billtracker.serving import SETTINGS, write_metadata_for
 from billtracker.spiders import SPIDERS, replay_queries
 
 DEFAULT_DB = "billtracker.db"
@@ -139,26 +141,12 @@ def parse_query(text: str) -> dict[str, str]:
 
 
 def datasette_args(db: str, port: int, host: str, metadata: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "datasette",
-        "serve",
-        db,
-        "--metadata",
-        str(metadata),
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--setting",
-        "suggest_facets",
-        "off",
-        "--setting",
-        "sql_time_limit_ms",
-        "3000",
-        "--cors",
-    ]
+    args = [sys.executable, "-m", "datasette", "serve", db, "--metadata", str(metadata)]
+    args += ["--host", host, "--port", str(port), "--cors"]
+    for key, value in SETTINGS.items():
+        value = {True: "on", False: "off"}.get(value, value)
+        args += ["--setting", key, str(value)]
+    return args
 
 
 @cli.command()
@@ -174,7 +162,8 @@ def serve(db: str, port: int, host: str) -> None:
     """
     if not Path(db).exists():
         raise click.ClickException(f"no database at {db}: run `billtracker crawl --db {db}` first")
-    args = datasette_args(db, port, host, METADATA)
+    metadata = write_metadata_for(db, Path(tempfile.mkdtemp(prefix="billtracker-")))
+    args = datasette_args(db, port, host, metadata)
     click.echo(f"serving {db} on http://{host}:{port}", err=True)
     os.execv(args[0], args)
 
