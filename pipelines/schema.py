@@ -157,6 +157,16 @@ def m002_search(db: sqlite_utils.Database) -> None:
     db["bills"].enable_fts(["title", "reason"], tokenize="trigram", create_triggers=True)
 
 
+@migrations()
+def m003_problem_recurrence(db: sqlite_utils.Database) -> None:
+    """A problem seen again on a later crawl bumps `times` and `last_seen_at` instead of adding a
+    row: re-running an unchanged crawl must leave every table but `fetches` as it was."""
+    db["problems"].add_column("last_seen_at", str)
+    db["problems"].add_column("times", int)
+    db.execute("UPDATE problems SET last_seen_at = recorded_at, times = 1 WHERE times IS NULL")
+    db["problems"].create_index(["kind", "url", "bill_no"], index_name="idx_problems_identity")
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes."""
     db = sqlite_utils.Database(path)

@@ -99,9 +99,16 @@ def term_expired(term: int | None, today: date) -> str | None:
 def current_stage(events: list[Event], term: int | None, today: date) -> State:
     """Run the machine over the events, then derive expiry for a finished term."""
     state = State()
+    settled: State | None = None
     for event in chronological(events):
         state = step(state, event)
+        if state.slug in SETTLED:
+            settled = state
     end = term_expired(term, today)
+    if end and state.slug == "reconsideration" and settled is not None:
+        # A motion to reconsider still pending when the term ends lapses; the decision it
+        # challenged (三讀, 撤案, ...) stands. Expiry would wrongly undo a passed bill.
+        return replace(settled, history=state.history)
     if end and state.slug not in SETTLED:
         return State("expired", end, True, state.history + ("expired",))
     return state

@@ -3,7 +3,8 @@
 - A bill whose record hash is unchanged is a no-op (counted), so re-running a crawl writes nothing.
 - Stages are upserted by (bill_no, seq); one that upstream stops listing is marked `gone_at`,
   never deleted. A record that arrives with no 議案流程 does not erase a stored flow.
-- Problems (from spiders or normalising) become `problems` rows; the run goes on.
+- Problems (from spiders or normalising) become `problems` rows, one per distinct problem with
+  `times` and `last_seen_at` bumped when it recurs; the run goes on.
 Counts of inserts / updates / no-ops are logged and kept in the crawl's stats (openstates-style).
 """
 
@@ -94,15 +95,29 @@ class StorePipeline:
         assert self.db is not None
         self.counts["problems"] += 1
         logger.warning("problem %s at %s: %s", kind, url, message)
+        now = utc_now()
+        # The same problem seen again (every daily run of a broken source) is one row, counted.
+        seen = next(
+            self.db["problems"].rows_where(
+                "spider = ? AND kind = ? AND message = ? AND url = ? AND bill_no IS ?",
+                [spider, kind, message, url, bill_no],
+            ),
+            None,
+        )
+        if seen is not None:
+            self.db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
+            return
         self.db["problems"].insert(
             {
-                "recorded_at": utc_now(),
+                "recorded_at": now,
                 "spider": spider,
                 "kind": kind,
                 "message": message,
                 "url": url,
                 "bill_no": bill_no,
                 "detail": json.dumps(detail or {}, ensure_ascii=False),
+                "last_seen_at": now,
+                "times": 1,
             }
         )
 
