@@ -1,0 +1,213 @@
+"""tw_ly_bills, city-scrapers style: the replay's own bodies as Scrapy responses, callbacks called
+directly; then one real-engine crawl (the shared ``crawled_db``) for provenance end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import sqlite3
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+import scrapy
+from scrapy.http import Request, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
+from scrapy.utils.test import get_crawler
+
+from billtracker.replay import ReplayServer
+from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
+from scrapers.tw_ly.bills import TwLyBillsSpider
+
+CIO_BILL = "1051006070201100"
+MERGED_BILL = "1050219070203400"  # 4 關連議案, including the committee's merged-review report
+
+
+def spider_for(base_url: str, **overrides: Any) -> TwLyBillsSpider:
+    """The spider with the project's real settings, pointed at the replay."""
+    settings = Settings()
+    settings.setmodule("scrapers.settings", priority="project")
+    # Only what scrapers.settings sets: Scrapy's own defaults (the reactor) stay get_crawler's.
+    project = {k: settings[k] for k in settings if settings.getpriority(k) == SETTINGS_PRIORITIES["project"]}
+    values = {**project, "TW_LY_API_BASE": f"{base_url}/v2", **overrides}
+    return TwLyBillsSpider.from_crawler(get_crawler(TwLyBillsSpider, values))
+
+
+def fetch(url: str) -> tuple[int, bytes, dict[str, str]]:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.status, resp.read(), dict(resp.headers)
+
+
+def response_for(request: Request) -> TextResponse:
+    """What the downloader would hand the callback: the replay's body for this very request."""
+    status, body, headers = fetch(request.url)
+    return TextResponse(url=request.url, status=status, body=body, headers=headers, request=request)
+
+
+def run_callback(request: Request) -> list[Any]:
+    return list(request.callback(response_for(request), **request.cb_kwargs))
+
+
+def of(kind: type, results: list[Any]) -> list[Any]:
+    return [r for r in results if isinstance(r, kind)]
+
+
+def decoded(url: str) -> tuple[str, dict[str, list[str]]]:
+    parts = urlsplit(url)
+    return unquote(parts.path), parse_qs(parts.query)
+
+
+@pytest.fixture(scope="module")
+def spider(replay: ReplayServer) -> TwLyBillsSpider:
+    return spider_for(replay.base_url, TW_LY_PAGE_LIMIT=10)
+
+
+async def first_requests(spider: TwLyBillsSpider) -> list[Request]:
+    return [r async for r in spider.start()]
+
+
+def test_start_lists_each_query_from_page_one(replay: ReplayServer) -> None:
+    spider = spider_for(replay.base_url, TW_LY_BILLS_QUERIES=[{"屆": 9}, {"法律編號": "01010"}])
+    requests = asyncio.run(first_requests(spider))
+    assert [decoded(r.url) for r in requests] == [
+        ("/v2/bills", {"屆": ["9"], "page": ["1"], "limit": ["100"]}),
+        ("/v2/bills", {"法律編號": ["01010"], "page": ["1"], "limit": ["100"]}),
+    ]
+    assert all(r.callback == spider.parse_list and r.errback == spider.on_error for r in requests)
+    assert requests[0].cb_kwargs == {"query": {"屆": 9}, "page": 1}
+    # the project's settings reached the spider (polite identity, retry middleware)
+    assert spider.settings["USER_AGENT"].startswith("billtracker/")
+    assert spider.settings.getint("RETRY_TIMES") == 4
+
+
+def test_parse_list_requests_details_and_the_next_page(spider: TwLyBillsSpider) -> None:
+    request = Request(
+        spider.list_url({"屆": 9}, 1), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1}
+    )
+    results = run_callback(request)
+    fetches = of(FetchItem, results)
+    assert len(fetches) == 1 and fetches[0].status == 200 and len(fetches[0].content_sha256) == 64
+    requests = of(scrapy.Request, results)
+    details = [r for r in requests if r.callback == spider.parse_bill]
+    assert len(details) == 10  # TW_LY_PAGE_LIMIT
+    for r in details:
+        assert r.url == f"{spider.base}/bills/{r.cb_kwargs['bill_no']}"
+        assert re.fullmatch(r"\d{16}", r.cb_kwargs["bill_no"])
+    next_pages = [r for r in requests if r.callback == spider.parse_list]
+    assert len(next_pages) == 1
+    assert decoded(next_pages[0].url)[1]["page"] == ["2"]
+    assert next_pages[0].cb_kwargs == {"query": {"屆": 9}, "page": 2}
+    assert of(ProblemItem, results) == []
+
+
+def test_last_page_has_no_next_page(spider: TwLyBillsSpider) -> None:
+    request = Request(
+        spider.list_url({"屆": 9}, 3), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 3}
+    )
+    results = run_callback(request)
+    requests = of(scrapy.Request, results)
+    assert len(requests) == 7  # 27 bills: 10 + 10 + 7
+    assert all(r.callback == spider.parse_bill for r in requests)
+
+
+def test_pages_cover_every_bill_once(spider: TwLyBillsSpider) -> None:
+    seen: list[str] = []
+    request: Request | None = Request(
+        spider.list_url({"屆": 9}, 1), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1}
+    )
+    while request is not None:
+        results = of(scrapy.Request, run_callback(request))
+        seen += [r.cb_kwargs["bill_no"] for r in results if r.callback == spider.parse_bill]
+        request = next((r for r in results if r.callback == spider.parse_list), None)
+    assert len(seen) == len(set(seen)) == 27 and CIO_BILL in seen
+
+
+def test_parse_bill_yields_the_raw_record_and_its_law(spider: TwLyBillsSpider) -> None:
+    request = Request(spider.bill_url(CIO_BILL), callback=spider.parse_bill, cb_kwargs={"bill_no": CIO_BILL})
+    response = response_for(request)
+    results = list(spider.parse_bill(response, bill_no=CIO_BILL))
+    (bill,) = of(BillItem, results)
+    assert bill.bill_no == CIO_BILL
+    assert bill.record == json.loads(response.body)["data"]  # raw, not normalised
+    assert bill.provenance.source_url == response.url
+    assert bill.provenance.content_sha256 == hashlib.sha256(response.body).hexdigest()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", bill.provenance.fetched_at)
+    laws = [r for r in of(scrapy.Request, results) if r.callback == spider.parse_law]
+    assert [(r.url, r.cb_kwargs) for r in laws] == [(f"{spider.base}/laws/01010", {"law_code": "01010"})]
+
+
+def test_parse_bill_follows_related_bills(spider: TwLyBillsSpider) -> None:
+    request = Request(
+        spider.bill_url(MERGED_BILL), callback=spider.parse_bill, cb_kwargs={"bill_no": MERGED_BILL}
+    )
+    results = run_callback(request)
+    (bill,) = of(BillItem, results)
+    related = [r for r in of(scrapy.Request, results) if r.callback == spider.parse_bill]
+    expected = [str(r["議案編號"]) for r in bill.record["關連議案"]]
+    assert len(expected) == 4
+    assert [r.cb_kwargs["bill_no"] for r in related] == expected
+    assert all(r.url == spider.bill_url(r.cb_kwargs["bill_no"]) for r in related)
+
+
+def test_related_bills_not_followed_when_switched_off(replay: ReplayServer) -> None:
+    spider = spider_for(replay.base_url, TW_LY_FOLLOW_RELATED=False)
+    request = Request(
+        spider.bill_url(MERGED_BILL), callback=spider.parse_bill, cb_kwargs={"bill_no": MERGED_BILL}
+    )
+    requests = of(scrapy.Request, run_callback(request))
+    assert all(r.callback == spider.parse_law for r in requests)
+
+
+def test_parse_law(spider: TwLyBillsSpider) -> None:
+    request = Request(spider.law_url("01010"), callback=spider.parse_law, cb_kwargs={"law_code": "01010"})
+    results = run_callback(request)
+    (law,) = of(LawItem, results)
+    assert (law.law_code, law.record["名稱"]) == ("01010", "行政院組織法")
+    assert len(of(FetchItem, results)) == 1
+
+
+def test_a_detail_answering_for_another_bill_is_a_problem(spider: TwLyBillsSpider) -> None:
+    request = Request(spider.bill_url(CIO_BILL), callback=spider.parse_bill, cb_kwargs={"bill_no": "9999"})
+    results = list(spider.parse_bill(response_for(request), bill_no="9999"))
+    assert of(BillItem, results) == []
+    (problem,) = of(ProblemItem, results)
+    assert problem.kind == "wrong-shape" and CIO_BILL in problem.message and problem.bill_no == "9999"
+
+
+def test_an_empty_page_that_should_have_bills_is_a_problem(spider: TwLyBillsSpider) -> None:
+    url = spider.list_url({"屆": 9}, 9)
+    request = Request(url, callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 9})
+    body = json.dumps({"total": 27, "total_page": 3, "page": 9, "bills": []}).encode()
+    response = TextResponse(url=url, body=body, request=request, headers={"Content-Type": "application/json"})
+    results = list(spider.parse_list(response, query={"屆": 9}, page=9))
+    assert [p.kind for p in of(ProblemItem, results)] == ["empty-page"]
+    assert of(scrapy.Request, results) == []
+
+
+# --- the real engine, once (the shared crawl) -------------------------------------------------
+
+
+def test_real_crawl_keeps_provenance(crawled_db: Path, replay: ReplayServer) -> None:
+    conn = sqlite3.connect(crawled_db)
+    fetches = conn.execute("SELECT url, status, fetched_at, content_sha256, bytes FROM fetches").fetchall()
+    assert len(fetches) >= 28 + 2  # every detail and both list queries
+    for url, status, fetched_at, sha, size in fetches:
+        assert url.startswith(replay.base_url) and status in {200, 404}
+        assert re.fullmatch(r"[0-9a-f]{64}", sha) and size > 0
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fetched_at)
+    bills = conn.execute("SELECT bill_no, source_url, fetched_at, content_sha256 FROM bills").fetchall()
+    assert len(bills) == 28
+    for bill_no, source_url, fetched_at, sha in bills:
+        assert source_url == f"{replay.base_url}/v2/bills/{bill_no}"
+        assert fetched_at and re.fullmatch(r"[0-9a-f]{64}", sha)
+    # the stored hash is the hash of the body the replay serves for that URL
+    _, body, _ = fetch(f"{replay.base_url}/v2/bills/{CIO_BILL}")
+    (stored,) = conn.execute("SELECT content_sha256 FROM bills WHERE bill_no = ?", [CIO_BILL]).fetchone()
+    assert stored == hashlib.sha256(body).hexdigest()
+    assert conn.execute(
+        "SELECT count(*) FROM stages WHERE source_url = '' OR fetched_at IS NULL"
+    ).fetchone() == (0,)
