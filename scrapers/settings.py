@@ -19,11 +19,11 @@ ROBOTSTXT_OBEY = True
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-# One request per 1-3 s per host by default (DOWNLOAD_DELAY is randomised 0.5x-1.5x of 2 s).
+# One request per 1-3 s per host by default (2 s, randomised by ±50%).
 # https://docs.scrapy.org/en/latest/topics/autothrottle.html
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # replaces RANDOMIZE_DOWNLOAD_DELAY, deprecated in 2.19
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
