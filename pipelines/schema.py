@@ -167,9 +167,11 @@ def m003_problem_recurrence(db: sqlite_utils.Database) -> None:
     db["problems"].create_index(["kind", "url", "bill_no"], index_name="idx_problems_identity")
 
 
-def open_db(path: str | Path) -> sqlite_utils.Database:
+def open_db(
+    path: str | Path, factory: type[sqlite_utils.Database] = sqlite_utils.Database
+) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes."""
-    db = sqlite_utils.Database(path)
+    db = factory(path)
     db.enable_wal()
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA foreign_keys = ON")

@@ -6,12 +6,23 @@
 - Problems (from spiders or normalising) become `problems` rows, one per distinct problem with
   `times` and `last_seen_at` bumped when it recurs; the run goes on.
 Counts of inserts / updates / no-ops are logged and kept in the crawl's stats (openstates-style).
+
+Batching (BILLTRACKER_BATCH_ITEMS > 1, the bulk profile): items share one transaction, committed
+every N items or BILLTRACKER_BATCH_SECONDS, each item inside its own savepoint, so one bad item
+still rolls back alone. A commit per item fsyncs the WAL ~300,000 times in a 150k backfill; a
+kill -9 loses at most the open batch, which the next crawl fetches again (nothing stored is lost).
+
+A database that cannot be written at all (disk full, read-only file) is not a bad item: the
+crawl stops with one clear error line (StoreUnavailable) and a non-zero exit, the open batch is
+rolled back, so no bill is left half-written.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import time
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +30,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from scrapy.crawler import Crawler
 
+from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
 from pipelines.store_moj import store_law_text
@@ -27,6 +39,16 @@ from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
 TAIPEI = ZoneInfo("Asia/Taipei")
+# sqlite3 errors that mean "this database cannot be written", not "this item is bad".
+UNWRITABLE = ("database or disk is full", "readonly database", "disk i/o error", "unable to open database")
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be written (disk full, read-only, gone): stop, name the file and why."""
+
+
+def unwritable(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in UNWRITABLE)
 
 
 def taipei_today(frozen: str = "") -> date:
@@ -35,12 +57,24 @@ def taipei_today(frozen: str = "") -> date:
 
 
 class StorePipeline:
-    def __init__(self, db_path: str, today: date, crawler: Crawler | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        today: date,
+        crawler: Crawler | None = None,
+        batch_items: int = 1,
+        batch_seconds: float = 2.0,
+    ) -> None:
         self.db_path = db_path
         self.today = today
         self.crawler = crawler
         self.counts = {"inserted": 0, "updated": 0, "noop": 0, "problems": 0, "laws": 0}
         self.db: sqlite_utils.Database | None = None
+        self.batch_items = max(1, batch_items)
+        self.batch_seconds = batch_seconds
+        self._pending = 0
+        self._batch_started = time.monotonic()
+        self.failed: StoreUnavailable | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -49,12 +83,49 @@ class StorePipeline:
             settings.get("BILLTRACKER_DB"),
             taipei_today(settings.get("BILLTRACKER_TODAY", "")),
             crawler,
+            batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS", 1),
+            batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS", 2.0),
         )
 
     def open_spider(self, spider: Any = None) -> None:
-        self.db = open_db(self.db_path)
+        try:
+            self.db = open_db(self.db_path, SchemaCachedDatabase)
+        except sqlite3.OperationalError as exc:
+            if unwritable(exc):
+                raise StoreUnavailable(f"cannot write {self.db_path}: {exc}") from None
+            raise
+
+    def commit(self) -> None:
+        """End the open batch (if any); a failing commit is StoreUnavailable, batch rolled back."""
+        assert self.db is not None
+        self._pending = 0
+        self._batch_started = time.monotonic()
+        if self.db.conn.in_transaction:
+            try:
+                self.db.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.db.conn.rollback()
+                raise self.unavailable(exc) from None
+
+    def unavailable(self, exc: BaseException) -> Exception:
+        """Remember the failure, log one clear line, close the spider (reason store-unavailable);
+        returns what process_item raises: DropItem in a crawl, StoreUnavailable outside one."""
+        self.failed = StoreUnavailable(f"cannot write {self.db_path}: {exc}")
+        logger.error("%s; stopping the crawl (nothing half-written)", self.failed)
+        engine = getattr(self.crawler, "engine", None)
+        if engine is None:
+            return self.failed
+        from scrapy.exceptions import DropItem
+        from scrapy.utils.defer import deferred_from_coro
+
+        assert self.crawler is not None and self.crawler.stats is not None
+        self.crawler.stats.set_value("billtracker/store_unavailable", str(exc))
+        deferred_from_coro(engine.close_spider_async(reason="store-unavailable"))
+        return DropItem(str(self.failed))
 
     def close_spider(self, spider: Any = None) -> None:
+        if self.db is not None and self.failed is None:
+            self.commit()
         c = self.counts
         logger.info(
             "bills: %d inserted, %d updated, %d unchanged; %d laws; %d problems",
@@ -74,9 +145,21 @@ class StorePipeline:
         """Store one item. A bug or bad record in one item becomes a `problems` row (with the
         item's URL), never the end of the run; the item's own transaction is rolled back."""
         assert self.db is not None
+        if self.failed is not None:
+            return item
         try:
-            self.dispatch(item)
+            if self.batch_items > 1:
+                if not self.db.conn.in_transaction:
+                    self.db.conn.execute("BEGIN")
+                with self.db.atomic():  # a savepoint: a bad item rolls back alone
+                    self.dispatch(item)
+            else:
+                self.dispatch(item)
         except Exception as exc:  # noqa: BLE001 - any failure of one item must not stop the crawl
+            if unwritable(exc):
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                raise self.unavailable(exc) from None
             prov = getattr(item, "provenance", None)
             url = prov.source_url if prov else getattr(item, "url", "")
             logger.exception("could not store %s from %s", type(item).__name__, url)
@@ -87,6 +170,9 @@ class StorePipeline:
                 url,
                 getattr(item, "bill_no", None),
             )
+        self._pending += 1
+        if self._pending >= self.batch_items or time.monotonic() - self._batch_started > self.batch_seconds:
+            self.commit()
         return item
 
     def dispatch(self, item: Any) -> None:

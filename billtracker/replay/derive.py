@@ -96,6 +96,7 @@ class ReplayData:
     derived_from: dict[str, list[str]] = field(default_factory=dict)
     bill_relations: dict[str, Any] = field(default_factory=dict)
     law_relations: dict[str, Any] = field(default_factory=dict)
+    scale: Any = None  # a ScaleCorpus (replay/scale.py) answering bill lists/details, if set
 
 
 def default_samples_dir() -> Path:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import moj
 from .derive import ReplayData, capture_key, load_replay
+from .scale import ScaleCorpus, scale_route
 
 JSON_TYPE = "application/json; charset=utf-8"
 ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
@@ -196,6 +197,8 @@ def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Respons
 
 def route_v2(data: ReplayData, parts: list[str], params: list[tuple[str, str]]) -> Response:
     """Routes under /v2 (captured bodies were handled before)."""
+    if data.scale is not None and (answer := scale_route(data.scale, parts, params)) is not None:
+        return answer
     match parts:
         case ["bills"]:
             return json_response(200, bill_list(data, params))
@@ -300,8 +303,12 @@ class ReplayServer:
         host: str = "127.0.0.1",
         port: int = 0,
         overlay: Overlay | None = None,
+        scale: int = 0,
+        mutations: Iterable[int] = (),
     ) -> None:
         self.data = load_replay(samples_dir)  # fails early, naming a missing samples path
+        if scale:  # a generated LYAPI-sized corpus answers bill lists and details
+            self.data.scale = ScaleCorpus(self.data, scale, mutations=mutations)
         self.host = host
         self.port = port
         self.overlay = overlay
@@ -374,8 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", help="samples dir (default: $BILLTRACKER_SAMPLES or repo's)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--scale", type=int, default=0, help="serve N generated bills (150000 = LYAPI)")
     args = parser.parse_args(argv)
-    server = ReplayServer(args.samples, host=args.host, port=args.port)
+    server = ReplayServer(args.samples, host=args.host, port=args.port, scale=args.scale)
     try:
         server.serve_forever(lambda line: print(line, flush=True))
     except KeyboardInterrupt:

@@ -1,0 +1,257 @@
+"""Benchmark (not a test): a full backfill of the generated LYAPI-sized corpus through Scrapy.
+
+The replay serves ScaleCorpus bills (billtracker/replay/scale.py) from its own process; one
+`scrapy crawl tw_ly_bills` with the BULK profile stores them all (list pages of 1,000, details,
+laws) into a fresh SQLite file. Baseline, same run: a bare loop that fetches the same list pages
+and details with urllib, json-parses them, normalises them with the same normalise_bill and
+writes bills/stages/sponsors with sqlite3 executemany. Also: an incremental refresh after
+``--changed`` bills changed (requests made, wall), and peak RSS of the crawl process (wait4).
+
+    python bench/bench_backfill.py                 # 5,000 bills (quick)
+    python bench/bench_backfill.py --bills 150000  # the full corpus (`./dev bench --full`)
+    python bench/bench_backfill.py --profile       # + cProfile of the crawl, top functions
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from billtracker.cli import replay_settings  # noqa: E402
+from billtracker.profiles import BULK  # noqa: E402
+from billtracker.replay.scale import TERMS  # noqa: E402
+from pipelines.normalise import normalise_bill  # noqa: E402
+from scrapers.items import BillItem, Provenance  # noqa: E402
+from scrapers.tw_ly.responses import sha256, utc_now  # noqa: E402
+
+TODAY = "2026-11-26"
+QUERIES = [{"屆": term} for term, *_ in TERMS]
+FULL = 150_000
+QUICK = 5_000
+
+
+class Replay:
+    """The scale replay in its own process (its CPU is not the crawl's), on a free port."""
+
+    def __init__(self, bills: int, mutations: list[int] | None = None) -> None:
+        cmd = [sys.executable, "-c", REPLAY_MAIN, str(bills), json.dumps(mutations or [])]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if not match:
+            self.proc.kill()
+            raise SystemExit(f"replay did not start: {line!r}")
+        self.base_url = match.group(1)
+
+    def requests(self) -> int:
+        return int(urllib.request.urlopen(f"{self.base_url}/_count").read())
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+# A tiny server main: ReplayServer(scale=N) plus a /_count route for the refresh benchmark.
+REPLAY_MAIN = """
+import json, sys
+from billtracker.replay import ReplayServer
+server = ReplayServer(port=0, scale=int(sys.argv[1]), mutations=json.loads(sys.argv[2]))
+server.overlay = lambda path_qs: (
+    (200, str(len(server.requests) - 1).encode(), {}) if path_qs == "/_count" else None)
+server.serve_forever(lambda line: print(line, flush=True))
+"""
+
+
+def crawl(
+    base_url: str, db_path: Path, profile_to: Path | None = None, extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One `scrapy crawl` subprocess with the BULK profile: wall and CPU seconds, peak RSS (MB)."""
+    settings = {**replay_settings(base_url), **BULK, "BILLTRACKER_TODAY": TODAY, **(extra or {})}
+    prefix = [sys.executable]
+    if profile_to:
+        prefix += ["-m", "cProfile", "-o", str(profile_to)]
+    cmd = prefix + ["-m", "scrapy", "crawl", "tw_ly_bills", "-s", f"BILLTRACKER_DB={db_path}"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    cmd += ["-a", "queries=" + json.dumps(QUERIES, ensure_ascii=False)]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
+    log = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=log)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    log.seek(0)
+    stderr = log.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"scrapy crawl failed:\n{stderr[-3000:]}")
+    stat = re.search(r"'downloader/request_count': (\d+)", stderr)
+    with sqlite3.connect(db_path) as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("bills", "stages")}
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "requests": int(stat.group(1)) if stat else 0,
+        **counts,
+    }
+
+
+BASELINE_SCHEMA = """
+CREATE TABLE bills (bill_no TEXT PRIMARY KEY, term INTEGER, title TEXT, current_stage TEXT,
+                    source_url TEXT, fetched_at TEXT, content_sha256 TEXT, record_sha256 TEXT);
+CREATE TABLE stages (bill_no TEXT, seq INTEGER, stage TEXT, status_raw TEXT, "on" TEXT,
+                     committee TEXT, source_url TEXT, PRIMARY KEY (bill_no, seq));
+CREATE TABLE sponsors (bill_no TEXT, role TEXT, seq INTEGER, name_raw TEXT, name TEXT, kind TEXT,
+                       PRIMARY KEY (bill_no, role, seq));
+"""
+
+
+def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
+    """Same list pages and details, urllib + json.loads + normalise_bill + executemany, sequential."""
+    start = time.perf_counter()
+    today = date.fromisoformat(TODAY)
+    api = f"{base_url}/v2"
+    conn = sqlite3.connect(db_path)
+    conn.executescript(BASELINE_SCHEMA)
+    bills: list[tuple] = []
+    stages: list[tuple] = []
+    sponsors: list[tuple] = []
+    seen: set[str] = set()
+
+    def flush() -> None:
+        with conn:
+            conn.executemany("INSERT OR REPLACE INTO bills VALUES (?, ?, ?, ?, ?, ?, ?, ?)", bills)
+            conn.executemany("INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?, ?, ?)", stages)
+            conn.executemany("INSERT OR REPLACE INTO sponsors VALUES (?, ?, ?, ?, ?, ?)", sponsors)
+        bills.clear(), stages.clear(), sponsors.clear()
+
+    for query in QUERIES:
+        page, total_page = 1, 1
+        while page <= total_page:
+            params = {
+                **{k: str(v) for k, v in query.items()},
+                "page": page,
+                "limit": BULK["TW_LY_PAGE_LIMIT"],
+            }
+            listing = json.loads(urllib.request.urlopen(f"{api}/bills?{urlencode(params)}").read())
+            total_page = int(listing.get("total_page") or 0)
+            for entry in listing["bills"]:
+                bill_no = str(entry["議案編號"])
+                if bill_no in seen:
+                    continue
+                seen.add(bill_no)
+                url = f"{api}/bills/{quote(bill_no)}"
+                body = urllib.request.urlopen(url).read()
+                record = json.loads(body)["data"]
+                norm = normalise_bill(
+                    BillItem(bill_no, record, Provenance(url, utc_now(), sha256(body), "x")), today
+                )
+                b = norm.bill
+                bills.append(
+                    (b["bill_no"], b["term"], b["title"], b["current_stage"], b["source_url"],
+                     b["fetched_at"], b["content_sha256"], b["record_sha256"])
+                )  # fmt: skip
+                stages.extend(
+                    (
+                        s["bill_no"],
+                        s["seq"],
+                        s["stage"],
+                        s["status_raw"],
+                        s["on"],
+                        s["committee"],
+                        s["source_url"],
+                    )
+                    for s in norm.stages
+                )
+                sponsors.extend(
+                    (s["bill_no"], s["role"], s["seq"], s["name_raw"], s["name"], s["kind"])
+                    for s in norm.sponsors
+                )
+            flush()
+            page += 1
+    n = conn.execute("SELECT count(*) FROM bills").fetchone()[0]
+    conn.close()
+    return {"wall": time.perf_counter() - start, "bills": n}
+
+
+def top_functions(profile: Path, n: int = 12) -> None:
+    stats = pstats.Stats(str(profile))
+    stats.sort_stats("tottime").print_stats(n)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = FULL if os.environ.get("BENCH_FULL") else QUICK
+    parser.add_argument("--bills", type=int, default=default, help=f"corpus size (default {default})")
+    parser.add_argument("--changed", type=int, default=100, help="bills changed for the refresh run")
+    parser.add_argument("--profile", action="store_true", help="cProfile the crawl; print top functions")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--no-refresh", action="store_true", help="skip the incremental refresh run")
+    parser.add_argument("--db", help="write the backfill here and keep it (e.g. for bench_api.py --db)")
+    args, _ = parser.parse_known_args(argv)
+    step = max(1, args.bills // max(1, args.changed))
+    changed = list(range(0, args.bills, step))[: args.changed]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(args.db) if args.db else Path(tmp) / "backfill.db"
+        if db.exists():
+            raise SystemExit(f"{db} exists: the backfill needs a fresh file")
+        replay = Replay(args.bills)
+        try:
+            prof = Path(tmp) / "crawl.prof" if args.profile else None
+            result = crawl(replay.base_url, db, prof)
+            base = None if args.no_baseline else baseline(replay.base_url, Path(tmp) / "baseline.db")
+        finally:
+            replay.close()
+        report(args.bills, result, base)
+        if prof:
+            top_functions(prof)
+        if not args.no_refresh:
+            refresh(args.bills, changed, db)
+
+
+def refresh(bills: int, changed: list[int], db: Path) -> None:
+    """Incremental refresh: the same corpus with `changed` bills given one more stage."""
+    replay = Replay(bills, changed)
+    try:
+        before = replay.requests()
+        result = crawl(replay.base_url, db)
+        made = replay.requests() - before
+    finally:
+        replay.close()
+    with sqlite3.connect(db) as conn:
+        updated = conn.execute("SELECT count(*) FROM stages WHERE status_raw = '審查完畢'").fetchone()[0]
+    print(f"incremental refresh after {len(changed)} bills changed: {made:,} requests, ", end="")
+    print(f"{result['wall']:.1f} s; {updated} changed stages stored")
+
+
+def report(bills: int, result: dict[str, Any], base: dict[str, Any] | None) -> None:
+    wall, cpu = result["wall"], result["cpu"]
+    print(f"backfill of {bills:,} generated bills ({result['stages']:,} stage rows), BULK profile")
+    print(f"  scrapy crawl: {wall:.1f} s wall -> {result['bills'] / wall:.0f} bills/s; ", end="")
+    print(f"{cpu:.1f} s CPU -> {result['bills'] / cpu:.0f} bills per CPU-second; ", end="")
+    print(f"{result['requests']:,} requests; peak RSS {result['rss_mb']:.0f} MB")
+    if base:
+        print(f"  baseline urllib + json + normalise + executemany: {base['wall']:.1f} s -> ", end="")
+        print(f"{base['bills'] / base['wall']:.0f} bills/s; scrapy/baseline {wall / base['wall']:.2f}x wall")
+    print(f"  machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()

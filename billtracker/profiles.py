@@ -1,0 +1,25 @@
+"""Settings profiles: named sets of Scrapy settings for jobs that are not the polite default.
+
+BULK is for a backfill from a local mirror or the replay (never the live API: it drops the
+1-3 s politeness delay). Measured in bench/bench_backfill.py; each value says why.
+"""
+
+from __future__ import annotations
+
+BULK: dict[str, str] = {
+    # The replay answers in ~1 ms: keep enough requests in flight to hide Scrapy's per-request latency.
+    "CONCURRENT_REQUESTS": "32",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    # 1,000 bills per list page (the API's maximum) instead of 100: 150 list requests, not 1,500.
+    "TW_LY_PAGE_LIMIT": "1000",
+    # One transaction per 500 items instead of one fsync'd commit per item (pipelines/store.py).
+    "BILLTRACKER_BATCH_ITEMS": "500",
+    # Scrapy runs each response's output through CONCURRENT_ITEMS (default 100) asyncio worker
+    # tasks; our pipeline is synchronous, so 100 tasks per response were pure overhead (profile:
+    # 225,000 tasks for 2,200 responses).
+    "CONCURRENT_ITEMS": "4",
+    "COOKIES_ENABLED": "False",
+    "LOGSTATS_INTERVAL": "30",
+}
