@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
+import struct
 import threading
 from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +30,7 @@ ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 PAGING_PARAMS = {"page", "limit", "sort", "output_fields"}
+RESET = 0  # an overlay answering (RESET, b"", {}) makes the server reset the connection
 
 # Detail-only keys left out of list items (the real list omits them too).
 BILL_DETAIL_ONLY = ["議案流程", "關連議案", "對照表", "案由", "說明", "連署人"]
@@ -281,6 +284,10 @@ class _Handler(BaseHTTPRequestHandler):
             params = parse_qsl(split.query, keep_blank_values=True)
             response = route(self.replay.data, path, params)
         status, body, headers = response
+        if status == RESET:  # fault injection: drop the connection with a TCP RST, no answer
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() != "content-length":
