@@ -34,6 +34,7 @@ from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
 from pipelines.store_moj import store_law_text
+from pipelines.validate import wrong_types
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
@@ -252,7 +253,7 @@ class StorePipeline:
     def store_bill(self, item: BillItem) -> None:
         assert self.db is not None
         norm = normalise_bill(item, self.today)
-        for p in norm.problems:
+        for p in wrong_types(item.record) + norm.problems:
             self.record_problem(
                 item.provenance.spider, p.kind, p.message, item.provenance.source_url, item.bill_no, p.detail
             )

@@ -24,6 +24,9 @@ from scrapers.tw_ly.responses import BadBody, fetch_item, provenance, read_json
 class TwLyBillsSpider(scrapy.Spider):
     name = "tw_ly_bills"
     allowed_domains = ["ly.govapi.tw", "v2.ly.govapi.tw", "127.0.0.1", "localhost"]
+    # A bill detail is tens of KB (its 對照表 a few hundred at most); 16 MB is a broken answer.
+    # The MOJ spider keeps the global DOWNLOAD_MAXSIZE for its bulk export.
+    download_maxsize = 16 * 1024 * 1024
 
     def __init__(self, queries: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,11 +107,15 @@ class TwLyBillsSpider(scrapy.Spider):
             )
             return
         yield BillItem(bill_no=bill_no, record=record, provenance=provenance(response, self.name))
-        for code in record.get("法律編號") or []:
-            yield self._request(self.law_url(str(code)), self.parse_law, law_code=str(code))
-        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True):
-            for related in record.get("關連議案") or []:
-                other = str((related or {}).get("議案編號") or "").strip()
+        # Wrong types are recorded by the store (pipelines/validate.py); here they must only not crash.
+        codes = record.get("法律編號")
+        for code in codes if isinstance(codes, list) else []:
+            if isinstance(code, str | int) and str(code).strip():
+                yield self._request(self.law_url(str(code)), self.parse_law, law_code=str(code))
+        related_bills = record.get("關連議案")
+        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True) and isinstance(related_bills, list):
+            for related in related_bills:
+                other = str(related.get("議案編號") or "").strip() if isinstance(related, dict) else ""
                 if other:
                     yield self._request(self.bill_url(other), self.parse_bill, bill_no=other)
 

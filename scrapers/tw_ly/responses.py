@@ -85,6 +85,8 @@ def read_json(response: Response) -> Any:
         if bad.kind == "malformed-json":
             bad = BadBody("malformed-json", f"body is not valid JSON: {exc.msg} at char {exc.pos}")
         raise bad from None
+    except RecursionError:  # [[[[...]]]] thousands deep: Python's parser gives up, so do we
+        raise BadBody("malformed-json", "JSON nested too deeply to parse") from None
     if isinstance(body, dict) and body.get("error") is True:
         raise BadBody("api-error", f"API error: {body.get('message', '')}")
     return body
