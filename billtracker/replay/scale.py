@@ -54,6 +54,7 @@ EXTRA_LOOPS_MEAN = 2.45  # geometric mean of extra loop entries (each loop adds 
 ZIPF_S = 0.8  # the most amended law gets ~6% of bills, the 100th ~0.2%
 LONG_NAMES = {"鄭天財": "鄭天財Sra．Kacaw", "谷辣斯．尤達卡": "谷辣斯．尤達卡Kolas Yotaka"}
 CHINESE_DIGITS = "零一二三四五六七八九"
+CHANGED_ON = "2026-05-20"  # after every generated date (term 11 ends at the 2026-05-12 capture)
 
 
 def chinese_number(n: int) -> str:
@@ -96,6 +97,7 @@ class ScaleCorpus:
         self.index: dict[str, int] = {}
         self.by_term: dict[int, tuple[int, int]] = {}
         self.by_law: dict[str, array] = {}
+        self._latest: list[str] | None = None
         self._build_index()
 
     # --- the index: built once, small -----------------------------------------------------
@@ -262,9 +264,8 @@ class ScaleCorpus:
                 two_days = [day.isoformat(), (day + timedelta(days=4)).isoformat()]
                 out.append(_entry(two_days, "排入院會", code, "院會"))
                 out.append(_entry(two_days, "退回程序", code, "院會"))
-        if i in self.mutations:  # "changed upstream": one more, later stage
-            day += timedelta(days=30)
-            out.append(_entry([day.isoformat()], "審查完畢", "", "司法及法制委員會"))
+        if i in self.mutations:  # "changed upstream" since the capture: one more stage, dated after it
+            out.append(_entry([CHANGED_ON], "審查完畢", "", "司法及法制委員會"))
         if out and rng.random() < EMPTY_DATE_RATE:
             out[rng.randrange(len(out))]["日期"] = [""]
         if len(out) > 1 and rng.random() < OUT_OF_ORDER_RATE:
@@ -275,6 +276,12 @@ class ScaleCorpus:
         return out
 
     # --- lists ----------------------------------------------------------------------------
+
+    def latest(self, i: int) -> str:
+        """Bill i's 最新進度日期; all of them computed once, on the first sorted list request."""
+        if self._latest is None:
+            self._latest = [self.record(k)["最新進度日期"] for k in range(self.n_bills)]
+        return self._latest[i]
 
     def select(self, filters: dict[str, list[str]]) -> list[int] | range | None:
         """Bill indices a list query selects (屆 and/or 法律編號), or None if it asks for more."""
@@ -338,6 +345,11 @@ def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[tuple[str, s
     selected = corpus.select(filters)
     if selected is None:
         return error_response(400, f"the scale corpus filters by 屆 and 法律編號 only: {sorted(filters)}")
+    sort = [v for k, v in params if k == "sort"]
+    if any("最新進度日期" in v for v in sort):  # newest progress first, as LYAPI's default sort
+        selected = sorted(selected, key=lambda i: (corpus.latest(i), corpus.bill_nos[i]))
+        if not any(v == "最新進度日期" for v in sort):
+            selected.reverse()
     header, page = page_of(selected, params)  # type: ignore[arg-type]
     bills = [bill_list_item(corpus.record(i)) for i in page]
     return json_response(
