@@ -175,3 +175,4 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
+import pipelines.schema_articles  # noqa: E402,F401
