@@ -23,7 +23,9 @@ def one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict[str, Any] 
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return bool(conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone())
+    return bool(
+        conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone()
+    )
 
 
 def days_between(start: str | None, end: str | None) -> int | None:

@@ -18,7 +18,11 @@ from pipelines.stage_machine import SETTLED
 # The road a bill travels, in order: (key, 中文, the slugs that mean "reached").
 MILESTONES: list[tuple[str, str, frozenset[str]]] = [
     ("filed", "提案", frozenset({"filed"})),
-    ("first-reading", "一讀", frozenset({"first-reading", "referred", "re-referred", "direct-second-reading"})),
+    (
+        "first-reading",
+        "一讀",
+        frozenset({"first-reading", "referred", "re-referred", "direct-second-reading"}),
+    ),
     ("committee", "委員會審查", frozenset({"committee-listed", "committee-review", "committee-reported"})),
     ("negotiation", "黨團協商", frozenset({"negotiation"})),
     ("second-reading", "二讀", frozenset({"second-reading"})),
@@ -34,8 +38,8 @@ def _dates(stage: dict[str, Any]) -> list[str]:
 
 
 def timeline(stages: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-    """Stages in date order with `days` to the next dated stage; the last one, if the bill is
-    still open, counts to today (`days_open`)."""
+    """Stages in date order with `days` until the next stage (0 when it followed the same day);
+    the last one, if the bill is still open, counts to today (`days_open`)."""
     ordered = sorted(stages, key=lambda s: (s["order_on"] is None, s["order_on"] or "", s["seq"]))
     live = [s for s in ordered if not s.get("gone_at")]
     out = []
@@ -46,12 +50,10 @@ def timeline(stages: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
         item["days"] = None
         item["days_open"] = False
         if not stage.get("gone_at"):
-            later = [
-                s for s in live if s is not stage and (s["order_on"] or "") > (stage["order_on"] or "")
-            ]
-            if later:
-                item["days"] = days_between(stage["order_on"], later[0]["order_on"])
-            elif stage is live[-1] and stage["stage"] not in SETTLED | ENDINGS and stage["order_on"]:
+            at = live.index(stage)
+            if at + 1 < len(live):
+                item["days"] = days_between(stage["order_on"], live[at + 1]["order_on"])
+            elif stage["stage"] not in SETTLED | ENDINGS and stage["order_on"]:
                 item["days"] = days_between(stage["order_on"], today.isoformat())
                 item["days_open"] = True
         out.append(item)
@@ -90,10 +92,12 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
     bill = one(conn, "select * from bills where bill_no = ?", [bill_no])
     if bill is None:
         return None
-    stages = rows(conn, 'select * from stages where bill_no = ? order by seq', [bill_no])
+    stages = rows(conn, "select * from stages where bill_no = ? order by seq", [bill_no])
     for s in stages:
         s["dates_raw"] = json.loads(s["dates"] or "[]")
-    sponsors = rows(conn, "select * from sponsors where bill_no = ? order by role = 'cosponsor', seq", [bill_no])
+    sponsors = rows(
+        conn, "select * from sponsors where bill_no = ? order by role = 'cosponsor', seq", [bill_no]
+    )
     related = rows(
         conn,
         """select r.related_bill_no, r.related_title, r.source_url, b.title as stored_title,

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 import re
 
-DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "兩": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 UNITS = {"十": 10, "百": 100, "千": 1000}
 NUMERAL = r"[0-9０-９〇零一二三四五六七八九十百千兩]+"
 
@@ -28,9 +41,11 @@ def cn_int(text: str) -> int:
         raise ValueError("empty numeral")
     if text.isdigit():
         return int(text)
+    if any(ch not in DIGITS and ch not in UNITS and not ch.isdigit() for ch in text):
+        raise ValueError(f"not a numeral: {text!r}")
     if not any(ch in UNITS for ch in text):
         # Positional digits: 二〇二三
-        return int("".join(str(DIGITS[ch]) for ch in text))
+        return int("".join(ch if ch.isdigit() else str(DIGITS[ch]) for ch in text))
     total, num = 0, 0
     for ch in text:
         if ch in DIGITS:
@@ -38,10 +53,8 @@ def cn_int(text: str) -> int:
         elif ch in UNITS:
             total += (num or 1) * UNITS[ch]
             num = 0
-        elif ch.isdigit():
-            num = int(ch)
         else:
-            raise ValueError(f"not a numeral: {text!r}")
+            num = int(ch)
     return total + num
 
 

@@ -23,11 +23,37 @@ from pipelines.article_numbers import ARTICLE_RE, article_key, cn_int, parse_art
 # stripping spaces. version says whose text it is: proposed (the bill's), committee (審查會),
 # passed (三讀), current (the law in force).
 HEADERS: dict[str, tuple[str, str]] = {
-    **{h: ("text", "proposed") for h in ("修正", "修正條文", "增訂", "增訂條文", "條文", "擬修正條文",
-                                         "草案條文", "提案條文", "委員提案條文", "行政院提案條文",
-                                         "修正名稱", "名稱", "新增條文", "制定條文", "刪除條文")},
-    **{h: ("text", "committee") for h in ("審查會通過條文", "審查會條文", "審查會通過", "委員會審查條文",
-                                          "審查會修正條文", "協商條文")},
+    **{
+        h: ("text", "proposed")
+        for h in (
+            "修正",
+            "修正條文",
+            "增訂",
+            "增訂條文",
+            "條文",
+            "擬修正條文",
+            "草案條文",
+            "提案條文",
+            "委員提案條文",
+            "行政院提案條文",
+            "修正名稱",
+            "名稱",
+            "新增條文",
+            "制定條文",
+            "刪除條文",
+        )
+    },
+    **{
+        h: ("text", "committee")
+        for h in (
+            "審查會通過條文",
+            "審查會條文",
+            "審查會通過",
+            "委員會審查條文",
+            "審查會修正條文",
+            "協商條文",
+        )
+    },
     **{h: ("text", "passed") for h in ("三讀條文", "院會通過條文", "三讀通過條文")},
     **{h: ("current", "") for h in ("現行", "現行條文", "原條文", "現行法", "現行名稱")},
     **{h: ("explanation", "") for h in ("說明", "立法說明", "修正說明", "立法理由", "理由")},
@@ -103,7 +129,9 @@ def rows_from_tables(bill_no: str, tables: Any) -> tuple[list[dict[str, Any]], l
         for r_index, cells in enumerate(table.get("rows") or []):
             if not isinstance(cells, dict):
                 problems.append(
-                    ArticleProblem("wrong-shape", f"{bill_no}: 對照表[{t_index}].rows[{r_index}] not an object")
+                    ArticleProblem(
+                        "wrong-shape", f"{bill_no}: 對照表[{t_index}].rows[{r_index}] not an object"
+                    )
                 )
                 continue
             texts: dict[str, tuple[str, str]] = {}  # version -> (header, text)
@@ -178,7 +206,9 @@ def rows_from_title(bill_no: str, title: str, laws: list[dict[str, Any]]) -> lis
         elif "增訂" in quoted:
             kind = "增訂條文"
         for main, sub, label, verb in numbers:
-            row = _base_row(bill_no, law_code, law_name, {"刪除": "刪除條文", "增訂": "增訂條文"}.get(verb, kind))
+            row = _base_row(
+                bill_no, law_code, law_name, {"刪除": "刪除條文", "增訂": "增訂條文"}.get(verb, kind)
+            )
             row.update(
                 article_no=label,
                 article_main=main,

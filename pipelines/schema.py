@@ -175,4 +175,7 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
-import pipelines.schema_articles  # noqa: E402,F401
+
+
+import pipelines.schema_articles  # noqa: E402,F401  (issue 5: articles, search_texts)
+import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)

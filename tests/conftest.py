@@ -66,3 +66,16 @@ def crawled_db(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer) -
 @pytest.fixture
 def db(crawled_db: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(crawled_db)
+
+
+@pytest.fixture(scope="session")
+def full_crawled_db(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer) -> Path:
+    """Every spider in crawl order (bills, then MOJ law text), as `billtracker crawl` runs them;
+    shared by the page tests (issue 5), which read it only."""
+    db_path = tmp_path_factory.mktemp("full") / "billtracker.db"
+    from billtracker.spiders import SPIDERS
+
+    for spider in SPIDERS:
+        result = run_crawl(db_path, replay.base_url, spider=spider)
+        assert result.returncode == 0, result.stderr[-3000:]
+    return db_path
