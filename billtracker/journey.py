@@ -89,6 +89,8 @@ def is_merged_report(bill_no: str, title: str) -> bool:
 
 
 def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: str) -> dict[str, Any] | None:
+    if not has_table(conn, "stages"):
+        return None  # a `bills` table of some other database
     bill = one(conn, "select * from bills where bill_no = ?", [bill_no])
     if bill is None:
         return None

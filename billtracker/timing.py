@@ -28,8 +28,11 @@ def _bills_with_stages(conn: sqlite3.Connection, where: str = "", params: Any = 
     )
     stages = rows(
         conn,
-        """select bill_no, seq, stage, committee, order_on, origin from stages
-           where gone_at is null and order_on is not null order by bill_no, order_on, seq""",
+        f"""select bill_no, seq, stage, committee, order_on, origin from stages
+            where gone_at is null and order_on is not null
+              and bill_no in (select b.bill_no from bills b {where})
+            order by bill_no, order_on, seq""",
+        params,
     )
     by_bill: dict[str, list[dict[str, Any]]] = {}
     for s in stages:

@@ -202,3 +202,18 @@ def test_vanished_table_keeps_stored_text(tmp_path: Path, lyapi_record: dict[str
     [row] = db["articles"].rows
     assert row["origin"] == "table" and "年滿十八歲" in row["text"] and row["gone_at"] is None
     assert db["problems"].count_where("kind = 'table-vanished'") == 1
+
+
+def test_bills_stored_before_articles_get_them_on_the_next_crawl(
+    tmp_path: Path, lyapi_record: dict[str, Any]
+) -> None:
+    """An unchanged record is a no-op, except that a bill stored before articles and search keys
+    existed gets them once."""
+    path = tmp_path / "a.db"
+    run_store(path, lyapi_record)
+    db = sqlite_utils.Database(path)
+    db.execute("delete from articles")
+    db.execute("delete from search_texts")
+    db.conn.commit()
+    run_store(path, lyapi_record)
+    assert db["articles"].count == 1 and db["search_texts"].count == 3

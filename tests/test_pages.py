@@ -161,6 +161,13 @@ def test_time_in_stage_and_stuck(site: Path) -> None:
     assert soup.select_one("label[for='bt-days']") and soup.select_one("svg.box-chart")
 
 
+@pytest.mark.parametrize("days", ["abc", "-5", ""])
+def test_bad_days_fall_back(site: Path, days: str) -> None:
+    soup = page(site, f"/-/time-in-stage?days={days}")
+    expected = "0" if days == "-5" else "180"
+    assert soup.select_one("input#bt-days")["value"] == expected
+
+
 def test_committee_page(site: Path) -> None:
     soup = page(site, "/-/committee/" + tilde_encode(COMMITTEE) + "?days=1000")
     assert soup.select_one("h1").get_text() == COMMITTEE

@@ -30,6 +30,7 @@ PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATES = PACKAGE / "templates"
 STATIC = PACKAGE / "static"
 DEFAULT_STUCK_DAYS = 180
+STUCK_SHOWN = 200  # rows of the stuck list rendered; the caption gives the full count
 
 
 def today() -> date:
@@ -56,7 +57,7 @@ def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
     """Our templates live in billtracker/templates (package data), ahead of Datasette's own."""
     env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
     # Datasette redirects %-encoded paths to its tilde encoding: link with that directly.
-    env.filters["urlquote"] = lambda value: tilde_encode(str(value))
+    env.filters["tilde"] = lambda value: tilde_encode(str(value))
 
 
 @hookimpl
@@ -144,6 +145,7 @@ async def committee_page(datasette: Any, request: Any) -> Response:
             "committee": name,
             "timing": data,
             "stuck": stuck,
+            "stuck_shown": STUCK_SHOWN,
             "days": days,
             "chart": chart,
             "database": db.name,
@@ -165,6 +167,7 @@ async def time_in_stage_page(datasette: Any, request: Any) -> Response:
         {
             "timing": data,
             "stuck": stuck,
+            "stuck_shown": STUCK_SHOWN,
             "days": days,
             "chart": chart,
             "committees": committees,
