@@ -104,6 +104,7 @@ def law_page(conn: sqlite3.Connection, law: str) -> dict[str, Any] | None:
                 else "",
                 "proposals": [],
                 "in_force": {},
+                "quoted": {},
             },
         )
         snapshot, in_force = snapshot_for(snapshots, (bill or {}).get("filed_on"))
@@ -120,6 +121,8 @@ def law_page(conn: sqlite3.Connection, law: str) -> dict[str, Any] | None:
             )
         _, proposed_body = split_article(a["text"] or "")
         _, quoted_body = split_article(a["current"] or "")
+        if quoted_body:
+            group["quoted"].setdefault(quoted_body, []).append(a["bill_no"])
         base = quoted_body or (moj["text"] if moj else "")
         group["proposals"].append(
             {
@@ -136,6 +139,7 @@ def law_page(conn: sqlite3.Connection, law: str) -> dict[str, Any] | None:
         )
     for group in groups.values():
         group["in_force"] = sorted(group["in_force"].values(), key=lambda t: t["snapshot_on"])
+        group["quoted"] = [{"text": text, "bills": bills} for text, bills in group["quoted"].items()]
     return {
         "law": found,
         "bills": bills,

@@ -145,6 +145,8 @@ def test_law_page_diff_from_table(site: Path) -> None:
     assert not diff.get_text().startswith("第十四條")  # the article number is not part of the diff
     assert "年滿" in diff.get_text()
     assert "the 現行 text the bill quotes" in proposal.get_text()
+    quoted = soup.select_one("section.bt-article[data-article='0014-00'] figure.quoted")
+    assert quoted.select_one("blockquote").get_text() == "中華民國國民，年滿二十歲，有選舉權。"
 
 
 def test_time_in_stage_and_stuck(site: Path) -> None:
