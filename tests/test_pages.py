@@ -252,3 +252,57 @@ def test_atom_links_only_where_a_feed_exists() -> None:
     assert [link["href"] for link in links if "Atom" in link["label"]] == [
         f"/db/bill_changes.atom?bill_no={CIO_BILL}"
     ]
+
+
+def test_box_chart() -> None:
+    from billtracker.svgchart import box_chart
+
+    stats = [
+        {"stage_label": "一讀", "n": 3, "median": 0, "q1": 0, "q3": 1, "min": 0, "max": 2},
+        {"stage_label": "交付審查 <x>", "n": 2, "median": 150, "q1": 100, "q3": 200, "min": 50, "max": 1204},
+    ]
+    svg = BeautifulSoup(str(box_chart(stats, "Days & stages")), "html.parser")
+    assert svg.select_one("svg")["role"] == "img"
+    assert svg.select_one("svg > title").get_text() == "Days & stages"
+    assert len(svg.select("rect.box")) == 2 and len(svg.select("line.median")) == 2
+    assert "交付審查 <x>" in svg.get_text()  # escaped, not markup
+    assert str(box_chart([], "empty")) == ""
+
+
+def test_committee_spell_open_until_today() -> None:
+    from billtracker.timing import committee_spells
+
+    def stage(slug: str, on: str, committee: str = "", origin: str = "flow") -> dict[str, str]:
+        return {"stage": slug, "order_on": on, "committee": committee, "origin": origin}
+
+    bills = [
+        {
+            "bill_no": "open",
+            "title": "",
+            "committee": "",
+            "stages": [
+                stage("filed", "2025-01-01"),
+                stage("referred", "2025-01-10", "內政委員會"),
+                stage("committee-review", "2025-03-01", "內政委員會"),
+            ],
+        },
+        {
+            "bill_no": "done",
+            "title": "",
+            "committee": "",
+            "stages": [
+                stage("referred", "2025-01-10", "內政委員會"),
+                stage("committee-reported", "2025-02-09", "內政委員會"),
+                stage("third-reading", "2025-05-01"),
+            ],
+        },
+        {"bill_no": "never", "title": "", "committee": "", "stages": [stage("filed", "2025-01-01")]},
+    ]
+    spells = {s["bill_no"]: s for s in committee_spells(bills, date(2025, 4, 10))}
+    assert set(spells) == {"open", "done"}
+    assert (spells["open"]["days"], spells["open"]["open"], spells["open"]["until"]) == (
+        90,
+        True,
+        "2025-04-10",
+    )
+    assert (spells["done"]["days"], spells["done"]["ended_by"]) == (30, "審查完畢")
