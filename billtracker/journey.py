@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from billtracker.dbread import days_between, has_table, one, rows
+from billtracker.lawview import moj_texts, snapshot_for
 from pipelines.stage_machine import SETTLED
 
 # The road a bill travels, in order: (key, 中文, the slugs that mean "reached").
@@ -125,6 +126,7 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
                order by law_code, article_key, seq""",
             [bill_no],
         )
+    _attach_text_in_force(conn, articles, bill.get("filed_on"))
     return {
         "database": database,
         "bill": bill,
@@ -138,6 +140,24 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
         "articles": articles,
         "today": today.isoformat(),
     }
+
+
+def _attach_text_in_force(
+    conn: sqlite3.Connection, articles: list[dict[str, Any]], filed_on: str | None
+) -> None:
+    """Each article without a quoted 現行 gets the MOJ text in force on the filing day (if stored)."""
+    texts_by_law: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for a in articles:
+        a["in_force"] = None
+        if a["current"] or not a["law_code"] or not a["article_key"]:
+            continue
+        if a["law_code"] not in texts_by_law:
+            texts_by_law[a["law_code"]] = moj_texts(conn, a["law_code"])
+        texts = texts_by_law[a["law_code"]]
+        snapshot, in_force = snapshot_for(sorted(texts), filed_on)
+        row = texts.get(snapshot or "", {}).get(a["article_key"])
+        if row is not None:
+            a["in_force"] = {"snapshot_on": snapshot, "in_force": in_force, "text": row["text"]}
 
 
 def feed_links(metadata: dict[str, Any], database: str, bill_no: str) -> list[dict[str, str]]:

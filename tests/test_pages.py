@@ -94,6 +94,9 @@ def test_bill_page_links_and_articles(site: Path) -> None:
     assert f"/billtracker/bill_timeline.json?bill_no={CIO_BILL}&_shape=array" in hrefs
     [article] = soup.select(".bt-articles li")
     assert article["data-article"] == "0006-00" and "not in our sources" in article.get_text()
+    in_force = article.select_one("figure.in-force")  # MOJ text where the bill has no table
+    assert in_force["data-snapshot"] == "2010-02-03"
+    assert in_force.select_one("blockquote").get_text() == ARTICLE_6_2010
     assert soup.select_one(".bt-bill a[href^='http://lci.ly.gov.tw']")  # 關係文書
 
 
@@ -306,3 +309,9 @@ def test_committee_spell_open_until_today() -> None:
         "2025-04-10",
     )
     assert (spells["done"]["days"], spells["done"]["ended_by"]) == (30, "審查完畢")
+
+
+def test_skip_link_is_first_and_targets_main(site: Path) -> None:
+    soup = page(site, f"/-/bill/{CIO_BILL}")
+    first = soup.select_one("body a[href]")
+    assert first["href"] == "#bt-main" and soup.select_one("#bt-main")
