@@ -61,3 +61,13 @@ class ProblemItem:
     spider: str
     bill_no: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LawTextItem:
+    """One law's text and 沿革 as law.moj.gov.tw published it (either export format)."""
+
+    pcode: str
+    record: dict[str, Any]
+    provenance: Provenance
+    source: str = "moj"
