@@ -44,7 +44,7 @@ class Job:
 
     def spider_args(self) -> dict[str, str]:
         args = {"mode": self.mode}
-        if self.queries:
+        if self.queries and self.spider == "tw_ly_bills":
             args["queries"] = json.dumps(self.queries, ensure_ascii=False)
         return args
 

@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from twisted.internet import task
 
 from pipelines.schema import open_db
-from scrapers.items import BillItem, ProblemItem
+from scrapers.items import BillItem, FetchItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,19 @@ def start_run(
     )
 
 
-def outcome(reason: str, stored_bills: int, problems: int) -> tuple[str, str]:
-    """(status, why) from Scrapy's close reason and what was stored.
+def outcome(reason: str, data_items: int, problems: int, incremental: bool = False) -> tuple[str, str]:
+    """(status, why) from Scrapy's close reason and how many data items (bills, laws, law
+    texts: not fetch logs or problems) the crawl produced.
 
-    Zero bills from a finished crawl is `empty`, not `ok`: a source that answers with nothing
-    (a block page on every list, a changed API) must not look like a quiet day."""
+    Zero data from a finished full crawl is `empty`, not `ok`: a source that answers with
+    nothing (a block page on every list, a changed API) must not look like a quiet day. An
+    incremental refresh that found nothing new is ok when it read its list without problems."""
     if reason == "shutdown":
         return "interrupted", "stopped before it finished (signal or shutdown)"
     if reason != "finished":
         return "failed", f"spider closed: {reason}"
-    if stored_bills == 0:
-        return "empty", f"finished without storing a single bill ({problems} problems)"
+    if data_items == 0 and (not incremental or problems):
+        return "empty", f"finished without a single data item ({problems} problems)"
     return "ok", ""
 
 
@@ -92,6 +94,7 @@ class RunRecorder:
         self.every_seconds = settings.getfloat("BILLTRACKER_PROGRESS_SECONDS", 10.0)
         self.every_items = settings.getint("BILLTRACKER_PROGRESS_ITEMS", 100)
         self.bills = 0
+        self.data_items = 0
         self.problems = 0
         self.items = 0
         self.db: sqlite_utils.Database | None = None
@@ -123,10 +126,11 @@ class RunRecorder:
 
     def item_scraped(self, item: Any, spider: Any) -> None:
         self.items += 1
-        if isinstance(item, BillItem):
-            self.bills += 1
-        elif isinstance(item, ProblemItem):
+        if isinstance(item, ProblemItem):
             self.problems += 1
+        elif not isinstance(item, FetchItem):
+            self.data_items += 1
+            self.bills += isinstance(item, BillItem)
         if self.every_items and self.items % self.every_items == 0:
             self.progress()
 
@@ -158,9 +162,8 @@ class RunRecorder:
             k: int(stats.get_value(f"billtracker/{k}", 0) or 0)
             for k in ("inserted", "updated", "noop", "problems")
         }
-        stored = counts["inserted"] + counts["updated"] + counts["noop"]
         problems = max(counts["problems"], self.problems)
-        status, why = outcome(reason, stored, problems)
+        status, why = outcome(reason, self.data_items, problems, getattr(spider, "mode", "") == "incremental")
         row = {
             "ended_at": utc_now(),
             "status": status,

@@ -6,8 +6,9 @@ settings, so the same spider crawls the live API or the local replay.
 
 `-a mode=incremental` (issue 4) lists bills sorted by 最新進度日期, newest first, fetches the
 detail only of bills that are new or whose list entry differs from what is stored (date, title,
-議案狀態), and stops paging at the first page where nothing changed. Changes a list entry does
-not show (a cosponsor added without a new date) are caught by the nightly full pass.
+議案狀態), and stops paging at the first page where nothing changed; it follows no 關連議案 and
+fetches only laws not yet stored. Changes a list entry does not show (a cosponsor added without
+a new date) and related bills outside the list are caught by the nightly full pass.
 """
 
 from __future__ import annotations
@@ -152,10 +153,11 @@ class TwLyBillsSpider(scrapy.Spider):
         for code in record.get("法律編號") or []:
             if str(code) not in self.known.laws:  # incremental: stored laws wait for the full pass
                 yield self._request(self.law_url(str(code)), self.parse_law, law_code=str(code))
-        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True):
+        # Incremental refresh stays on the list: related bills outside it wait for the full pass.
+        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True) and not self.incremental:
             for related in record.get("關連議案") or []:
                 other = str((related or {}).get("議案編號") or "").strip()
-                if other and other not in self.known.bills:
+                if other:
                     yield self._request(self.bill_url(other), self.parse_bill, bill_no=other)
 
     def parse_law(self, response: Response, law_code: str) -> Iterator[Any]:
