@@ -4,6 +4,8 @@
   header points at the next one (canned queries cannot set headers themselves).
 - Cache-Control per kind of endpoint: API queries 60 s, feeds 5 min, `health` never cached.
 - `Access-Control-Expose-Headers: Link` so browsers (CORS is on) can read the paging header.
+- A feed with no entries yet (a new watch, a quiet committee) is an empty Atom feed, not the
+  HTTP 500 datasette-atom 0.9 gives when a query returns no rows (it takes max() of nothing).
 Registered through the `datasette` entry point `billtracker_api` in pyproject.toml.
 """
 
@@ -52,17 +54,40 @@ def rows_of(body: bytes) -> list[dict[str, Any]]:
     return []
 
 
+EMPTY_FEED_ERROR = b"max() arg is an empty sequence"
+
+
+def empty_feed(datasette: Any, scope: dict[str, Any], name: str) -> bytes:
+    """A valid Atom feed without entries, titled like the canned query."""
+    from datetime import UTC, datetime
+
+    from feedgen.feed import FeedGenerator
+
+    url = request_url(scope)
+    database = scope["path"].strip("/").split("/")[0]
+    queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+    fg = FeedGenerator()
+    fg.id(url)
+    fg.link(href=url, rel="self")
+    fg.title(str((queries.get(name) or {}).get("title") or name))
+    fg.updated(datetime.now(UTC))
+    return fg.atom_str(pretty=True)
+
+
+def request_url(scope: dict[str, Any], query: str | None = None) -> str:
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"localhost").decode("latin-1")
+    qs = scope.get("query_string", b"").decode() if query is None else query
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{qs}" if qs else "")
+
+
 def next_link(scope: dict[str, Any], rows: list[dict[str, Any]]) -> bytes | None:
     """The rel=next Link for a full page of changes_since, keyed on the last row's id."""
     if len(rows) < CHANGES_PAGE_SIZE or "id" not in rows[-1]:
         return None
-    headers = dict(scope.get("headers") or [])
-    host = headers.get(b"host", b"localhost").decode("latin-1")
-    scheme = scope.get("scheme", "http")
-    params = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)]
+    params = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
     params = [(k, v) for k, v in params if k != "after_id"] + [("after_id", str(rows[-1]["id"]))]
-    url = f"{scheme}://{host}{scope['path']}?{urlencode(params)}"
-    return f'<{url}>; rel="next"'.encode()
+    return f'<{request_url(scope, urlencode(params))}>; rel="next"'.encode()
 
 
 @hookimpl
@@ -75,6 +100,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 await app(scope, receive, send)
                 return
             paging = found == ("changes_since", "json")
+            feed = found[1] == "atom"
             start: dict[str, Any] = {}
             chunks: list[bytes] = []
 
@@ -88,7 +114,8 @@ def asgi_wrapper(datasette: Any) -> Any:
 
             async def send_with_headers(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
-                    if paging and message.get("status") == 200:
+                    status = message.get("status")
+                    if (paging and status == 200) or (feed and status == 500):
                         start.update(message)  # hold the headers until the body is known
                         return
                     await send(headers_for(message, None))
@@ -98,11 +125,24 @@ def asgi_wrapper(datasette: Any) -> Any:
                     if message.get("more_body"):
                         return
                     body = b"".join(chunks)
-                    try:
-                        link = next_link(scope, rows_of(body))
-                    except ValueError:
-                        link = None
-                    await send(headers_for(start, link))
+                    link = None
+                    if feed and EMPTY_FEED_ERROR in body:
+                        body = empty_feed(datasette, scope, found[0])
+                        headers = [
+                            (b"content-type", b"application/xml; charset=utf-8"),
+                            (b"access-control-allow-origin", b"*"),
+                        ]
+                        start.update({"status": 200, "headers": headers})
+                    elif paging:
+                        try:
+                            link = next_link(scope, rows_of(body))
+                        except ValueError:
+                            link = None
+                    start_headers = [
+                        (k, v) for k, v in headers_for(start, link)["headers"] if k != b"content-length"
+                    ]
+                    start_headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": start_headers})
                     await send({"type": "http.response.body", "body": body})
                     return
                 await send(message)
