@@ -8,6 +8,7 @@ Events are computed by :func:`diff`, a pure function of the stored rows before a
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,9 +128,14 @@ def _diff_existing(old: BillState, new: BillState) -> list[Change]:
     changes: list[Change] = []
     if old.bill["title"] != new.bill["title"]:
         changes.append(Change("title-changed", old.bill["title"], new.bill["title"]))
-    old_keys = {stage_key(r) for r in old.stages}
-    for row in new.stages:
-        if row["origin"] != "derived" and stage_key(row) not in old_keys:
+    # A multiset: 1060518070280700 lists 交付審查 twice at one sitting; the second is a stage too.
+    old_keys = Counter(stage_key(r) for r in old.stages)
+    for row in sorted(new.stages, key=lambda r: r["seq"]):
+        key = stage_key(row)
+        if old_keys[key] > 0:
+            old_keys[key] -= 1
+            continue
+        if row["origin"] != "derived":
             changes.append(
                 Change(
                     "stage-added",

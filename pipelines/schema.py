@@ -177,5 +177,5 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
-import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)
 import pipelines.schema_history  # noqa: E402,F401  (issue 4: runs, history, watches)
+import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)

@@ -5,7 +5,6 @@ what B added, the watch 資訊長 covers the CIO bills, and the per-bill feed is
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -52,7 +51,9 @@ def test_every_change_of_b_concerns_a_rewound_bill(history_crawl: dict) -> None:
     kinds = {(r["bill_no"], r["kind"]) for r in changes}
     # 1050219070203400 gained 三讀: no longer expired; 1060418070200100 gained 撤案.
     assert ("1050219070203400", "current-stage-changed") in kinds
-    third = next(r for r in changes if r["kind"] == "current-stage-changed" and r["bill_no"] == "1050219070203400")
+    third = next(
+        r for r in changes if r["kind"] == "current-stage-changed" and r["bill_no"] == "1050219070203400"
+    )
     assert (third["old_value"], third["new_value"]) == ("expired", "third-reading")
     assert all(r["run_id"] == history_crawl["run_b"]["id"] for r in changes)
 
@@ -93,7 +94,12 @@ def test_runs_recorded(history_crawl: dict) -> None:
     first, second = db["scrape_runs"].rows_where(order_by="id")
     assert (first["status"], first["mode"], first["job"], first["inserts"]) == ("ok", "full", "cli", 28)
     assert first["requests"] > second["requests"] > 0
-    assert (second["job"], second["exit_code"], second["attempt"], second["flagged"]) == ("incremental", 0, 1, 0)
+    assert (second["job"], second["exit_code"], second["attempt"], second["flagged"]) == (
+        "incremental",
+        0,
+        1,
+        0,
+    )
     assert second["started_at"] >= first["ended_at"]
     health = rows(history_crawl["db"], "health")
     assert [(h["spider"], h["last_ok_run"], h["stale"]) for h in health] == [("tw_ly_bills", second["id"], 0)]

@@ -55,7 +55,10 @@ def test_feed_entries_are_the_matching_changes(history_crawl: dict) -> None:
     db = sqlite_utils.Database(history_crawl["db"])
 
     def ids(sql: str, params: list[str]) -> set[str]:
-        return {f"tag:billtracker,2016:change/{r[0]}" for r in db.execute(sql + " order by id desc limit 100", params)}
+        return {
+            f"tag:billtracker,2016:change/{r[0]}"
+            for r in db.execute(sql + " order by id desc limit 100", params)
+        }
 
     expected = {
         "bill_feed": ids("select id from changes where bill_no = ?", [CIO_BILL]),
@@ -64,7 +67,8 @@ def test_feed_entries_are_the_matching_changes(history_crawl: dict) -> None:
             "select change_id as id from change_watches where watch = ?", ["organisation-laws"]
         ),
         "law_feed": ids(
-            "select id from changes where bill_no in (select bill_no from bill_laws where law_code = ?)", ["01010"]
+            "select id from changes where bill_no in (select bill_no from bill_laws where law_code = ?)",
+            ["01010"],
         ),
     }
     for name, want in expected.items():

@@ -30,7 +30,9 @@ def bill(**changes: Any) -> dict[str, Any]:
     return {**row, **changes}
 
 
-def stage(seq: int, slug: str, raw: str, on: str, committee: str = "", origin: str = "flow") -> dict[str, Any]:
+def stage(
+    seq: int, slug: str, raw: str, on: str, committee: str = "", origin: str = "flow"
+) -> dict[str, Any]:
     return {
         "bill_no": BILL,
         "seq": seq,
@@ -81,9 +83,20 @@ def test_same_stage_at_another_position_is_not_new() -> None:
     assert diff(old, BillState(bill(), [REFERRED, moved])) == []
 
 
+def test_a_repeated_entry_is_a_stage_too() -> None:
+    """1060518070280700: 交付審查, 改交其他委員會審查, 交付審查, all at one sitting."""
+    again = {**REFERRED, "seq": 3}
+    rereferred = stage(2, "re-referred", "改交其他委員會審查", "2016-10-14", "司法及法制委員會")
+    old = BillState(bill(), [REFERRED, rereferred])
+    changes = diff(old, BillState(bill(), [REFERRED, rereferred, again]))
+    assert [(c.kind, c.stage) for c in changes] == [("stage-added", "referred")]
+
+
 def test_expired_instead_of_a_stage_change() -> None:
     derived = stage(1000, "expired", "", "2020-01-31", origin="derived")
-    changes = diff(BillState(bill(), [REFERRED]), BillState(bill(current_stage="expired"), [REFERRED, derived]))
+    changes = diff(
+        BillState(bill(), [REFERRED]), BillState(bill(current_stage="expired"), [REFERRED, derived])
+    )
     assert kinds(changes) == ["expired"]
     assert (changes[0].old_value, changes[0].new_value) == ("referred", "expired")
 

@@ -119,7 +119,12 @@ def test_empty_run_is_retried_with_backoff_then_flagged(samples_dir: Path, tmp_p
     from tests.test_e2e_history import rows
 
     (health,) = rows(db_path, "health")
-    assert (health["last_ok_at"], health["stale"], health["failures_since_ok"], health["flagged_since_ok"]) == (
+    assert (
+        health["last_ok_at"],
+        health["stale"],
+        health["failures_since_ok"],
+        health["flagged_since_ok"],
+    ) == (
         None,
         1,
         2,

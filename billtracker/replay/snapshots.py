@@ -1,7 +1,8 @@
 """Earlier snapshots of the replay, for testing change detection and incremental refresh.
 
 ``rewind(data, bill_nos)`` is snapshot A: the same records with the last 議案流程 entry of each
-named bill removed (and its 最新進度日期 recomputed, as upstream's would be). The samples as they
+named bill removed (its 最新進度日期 and 議案狀態 recomputed from what remains, as upstream's
+would be). The samples as they
 are form snapshot B, in which those bills gained exactly one stage each. Swap what a running
 ReplayServer serves with ``server.data = ...`` between two crawls.
 """
@@ -12,7 +13,7 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from .derive import ReplayData, latest_date
+from .derive import ReplayData, capture_key, latest_date
 
 
 class CannotRewind(ValueError):
@@ -27,7 +28,22 @@ def rewind_bill(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     earlier = copy.deepcopy(record)
     removed = earlier["議案流程"].pop()
     earlier["最新進度日期"] = latest_date(earlier["議案流程"])
+    if earlier["議案流程"]:
+        # Upstream's list shows the latest status too: a stage added the same day as the one
+        # before it (排入院會 then 交付審查 at one sitting) changes 議案狀態, not the date.
+        earlier["議案狀態"] = earlier["議案流程"][-1].get("狀態", "")
     return earlier, removed
+
+
+def rewindable(data: ReplayData) -> list[str]:
+    """Bills rewind() can take back a stage: derived ones with a 議案流程, latest progress first."""
+    bills = [
+        b
+        for no, b in data.bills.items()
+        if b.get("議案流程") and capture_key(f"/v2/bills/{no}") not in data.captures
+    ]
+    bills.sort(key=lambda b: (b.get("最新進度日期") or "", b["議案編號"]), reverse=True)
+    return [b["議案編號"] for b in bills]
 
 
 def rewind(data: ReplayData, bill_nos: list[str]) -> tuple[ReplayData, dict[str, dict[str, Any]]]:
@@ -37,5 +53,7 @@ def rewind(data: ReplayData, bill_nos: list[str]) -> tuple[ReplayData, dict[str,
     for bill_no in bill_nos:
         if bill_no not in bills:
             raise CannotRewind(f"{bill_no}: not in the replay")
+        if capture_key(f"/v2/bills/{bill_no}") in data.captures:
+            raise CannotRewind(f"{bill_no}: its detail is a verbatim capture, served as recorded")
         bills[bill_no], removed[bill_no] = rewind_bill(bills[bill_no])
     return replace(data, bills=bills), removed
