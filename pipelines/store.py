@@ -23,7 +23,7 @@ from pipelines import history
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
 from pipelines.store_moj import store_law_text
-from pipelines.watches import DEFAULT_WATCHES, load_watches, sync_watches
+from pipelines.watches import DEFAULT_WATCHES, BadWatch, load_watches, sync_watches
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
@@ -59,8 +59,12 @@ class StorePipeline:
 
     def open_spider(self, spider: Any = None) -> None:
         self.db = open_db(self.db_path)
-        # Issue 4: the watch config decides which changes each watch's feed carries.
-        sync_watches(self.db, load_watches(self.watches_path), utc_now())
+        # Issue 4: the watch config decides which changes each watch's feed carries. A broken
+        # config is a problem row and the stored watches stay: it must not stop the crawl.
+        try:
+            sync_watches(self.db, load_watches(self.watches_path), utc_now())
+        except BadWatch as exc:
+            self.record_problem("billtracker", "bad-watch-config", str(exc), self.watches_path, None)
 
     def run_id(self) -> int | None:
         """The scrape_runs row of this crawl (set by pipelines.runs.RunRecorder), if any."""

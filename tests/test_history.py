@@ -184,3 +184,22 @@ def test_bad_watch_config(tmp_path: Path) -> None:
 )
 def test_run_outcome(args: tuple, status: str) -> None:
     assert outcome(*args)[0] == status
+
+
+def test_broken_watch_config_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    from datetime import date
+
+    from pipelines.store import StorePipeline
+
+    good = StorePipeline(str(tmp_path / "billtracker.db"), date(2026, 11, 26))
+    good.open_spider()
+    good.close_spider()
+    broken = tmp_path / "watches.toml"
+    broken.write_text("[[watch]\nname = ", encoding="utf-8")
+    pipeline = StorePipeline(str(tmp_path / "billtracker.db"), date(2026, 11, 26), watches_path=str(broken))
+    pipeline.open_spider()
+    pipeline.close_spider()
+    db = open_db(tmp_path / "billtracker.db")
+    (problem,) = db["problems"].rows_where("kind = 'bad-watch-config'")
+    assert "watches.toml: not valid TOML" in problem["message"] and problem["url"] == str(broken)
+    assert db["watches"].count == len(load_watches(DEFAULT_WATCHES))  # the stored watches stay
