@@ -113,16 +113,16 @@ def schedule(db: str, config_path: str, replay_dir: str | None, once: str | None
             if row["status"] != "ok":
                 raise click.ClickException(f"job {once}: run {row['id']} {row['status']}: {row['error']}")
             return
-        scheduler = build_scheduler(config, db, settings)
         if list_jobs:
             from apscheduler.schedulers.background import BackgroundScheduler
 
             preview = build_scheduler(config, db, settings, BackgroundScheduler())
-            preview.start(paused=True)
+            preview.start(paused=True)  # paused: computes next run times, runs nothing
             for job in preview.get_jobs():
                 click.echo(f"{job.id}\t{job.name}\t{job.trigger}\tnext: {job.next_run_time}")
             preview.shutdown(wait=False)
             return
+        scheduler = build_scheduler(config, db, settings)
         _stop_on_sigterm()
         click.echo(f"schedule: {len(config.jobs)} job(s) -> {db} ({config.timezone})", err=True)
         try:

@@ -26,6 +26,7 @@ QUERIES = json.loads(METADATA.read_text(encoding="utf-8"))["databases"]["billtra
 CALLS: dict[str, dict[str, str]] = {
     "bill_timeline": {"bill_no": CIO_BILL},
     "law_bills": {"law": "01010"},
+    "search": {"q": "資訊總處"},
     "changes_since": {"since": ""},
     "bills_at_stage": {"stage": "expired"},
     "committee_queue": {"committee": "司法及法制委員會", "include_expired": "1"},

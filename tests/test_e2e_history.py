@@ -203,3 +203,16 @@ def test_changes_since_pages_with_link_header(history_crawl: dict, tmp_path: Pat
         pages += 1
     assert seen == sorted(seen) and len(seen) == len(set(seen)) == total
     assert pages == total // CHANGES_PAGE_SIZE + 1
+
+
+def test_since_accepts_taipei_offsets_and_dates(history_crawl: dict) -> None:
+    """since=...+08:00 means the same instant as the UTC form; a date means its UTC midnight."""
+    from datetime import datetime, timedelta, timezone
+
+    started = datetime.fromisoformat(history_crawl["started_b"].replace("Z", "+00:00"))
+    taipei = started.astimezone(timezone(timedelta(hours=8))).isoformat()
+    db = history_crawl["db"]
+    utc_rows = rows(db, "changes_since", since=history_crawl["started_b"])
+    assert rows(db, "changes_since", since=taipei) == utc_rows
+    assert rows(db, "changes_since", since="2999-01-01") == []
+    assert len(rows(db, "changes_since", since="2000-01-01")) == len(rows(db, "changes_since"))
