@@ -188,5 +188,9 @@ def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
         ctx.invoke(serve, db=db, port=port, host="127.0.0.1")
 
 
+from billtracker.cli_fresh import register as _register_fresh  # noqa: E402  (issue 4)
+
+_register_fresh(cli)
+
 if __name__ == "__main__":
     cli()

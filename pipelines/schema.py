@@ -167,6 +167,12 @@ def m003_problem_recurrence(db: sqlite_utils.Database) -> None:
     db["problems"].create_index(["kind", "url", "bill_no"], index_name="idx_problems_identity")
 
 
+@migrations()
+def m005_bill_law_codes(db: sqlite_utils.Database) -> None:
+    """A JSON array of law codes on each bill, so staffers can facet bills by law (array facet)."""
+    db["bills"].add_column("law_codes", str)
+
+
 def open_db(
     path: str | Path, factory: type[sqlite_utils.Database] = sqlite_utils.Database
 ) -> sqlite_utils.Database:
@@ -179,4 +185,6 @@ def open_db(
     return db
 
 
+import pipelines.schema_articles  # noqa: E402,F401  (issue 5: articles, search_texts)
+import pipelines.schema_history  # noqa: E402,F401  (issue 4: runs, history, watches)
 import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)

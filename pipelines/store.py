@@ -30,11 +30,15 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from scrapy.crawler import Crawler
 
+from pipelines import history
+from pipelines.articles import article_rows
 from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
+from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
 from pipelines.validate import wrong_types
+from pipelines.watches import DEFAULT_WATCHES, BadWatch, load_watches, sync_watches
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
@@ -63,10 +67,12 @@ class StorePipeline:
         db_path: str,
         today: date,
         crawler: Crawler | None = None,
+        watches_path: str = "",
         batch_items: int = 1,
         batch_seconds: float = 2.0,
     ) -> None:
         self.db_path = db_path
+        self.watches_path = watches_path or str(DEFAULT_WATCHES)
         self.today = today
         self.crawler = crawler
         self.counts = {"inserted": 0, "updated": 0, "noop": 0, "problems": 0, "laws": 0}
@@ -84,6 +90,7 @@ class StorePipeline:
             settings.get("BILLTRACKER_DB"),
             taipei_today(settings.get("BILLTRACKER_TODAY", "")),
             crawler,
+            settings.get("BILLTRACKER_WATCHES", ""),
             batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS", 1),
             batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS", 2.0),
         )
@@ -95,6 +102,17 @@ class StorePipeline:
             if unwritable(exc):
                 raise StoreUnavailable(f"cannot write {self.db_path}: {exc}") from None
             raise
+        # Issue 4: the watch config decides which changes each watch's feed carries. A broken
+        # config is a problem row and the stored watches stay: it must not stop the crawl.
+        try:
+            sync_watches(self.db, load_watches(self.watches_path), utc_now())
+        except BadWatch as exc:
+            self.record_problem("billtracker", "bad-watch-config", str(exc), self.watches_path, None)
+
+    def run_id(self) -> int | None:
+        """The scrape_runs row of this crawl (set by pipelines.runs.RunRecorder), if any."""
+        stats = self.crawler.stats if self.crawler else None
+        return stats.get_value("billtracker/run_id") if stats else None
 
     def commit(self) -> None:
         """End the open batch (if any); a failing commit is StoreUnavailable, batch rolled back."""
@@ -261,10 +279,50 @@ class StorePipeline:
         existing = next(table.rows_where("bill_no = ?", [item.bill_no]), None)
         if existing and existing["record_sha256"] == norm.bill["record_sha256"]:
             self.counts["noop"] += 1
+            if not self.db["search_texts"].count_where("bill_no = ?", [item.bill_no]):
+                # Stored before articles and search keys existed: add them once.
+                with self.db.atomic():
+                    self._write_articles(item, norm)
             return
+        before = history.snapshot(self.db, item.bill_no)
         with self.db.atomic():
             self._write(norm, existing)
+            self._write_articles(item, norm)
+            history.record(self.db, item.bill_no, before, item.record, self.run_id(), utc_now())
         self.counts["updated" if existing else "inserted"] += 1
+
+    def _write_articles(self, item: BillItem, norm: NormalisedBill) -> None:
+        """Articles from the 對照表 (or the title) and the bill's search keys; an article upstream
+        stops listing is marked gone_at, never deleted."""
+        assert self.db is not None
+        db, bill_no = self.db, item.bill_no
+        prov = {k: norm.bill[k] for k in ("source", "source_url", "fetched_at", "content_sha256")}
+        rows, problems = article_rows(bill_no, item.record, norm.laws, prov)
+        for p in problems:
+            self.record_problem(
+                item.provenance.spider, p.kind, p.message, item.provenance.source_url, bill_no, p.detail
+            )
+        stored = {r["seq"]: r for r in db["articles"].rows_where("bill_no = ?", [bill_no])}
+        stored_table = [r for r in stored.values() if r["origin"] == "table" and not r["gone_at"]]
+        if stored_table and not any(r["origin"] == "table" for r in rows):
+            # Less than we had: a record that lost its 對照表 must not replace the stored text.
+            self.record_problem(
+                item.provenance.spider,
+                "table-vanished",
+                f"{bill_no}: upstream lists no 對照表 now; kept {len(stored_table)} stored article rows",
+                item.provenance.source_url,
+                bill_no,
+            )
+            rows = list(stored.values())
+        if rows:
+            db["articles"].upsert_all(rows, pk=("bill_no", "seq"))
+        now = utc_now()
+        for seq, row in stored.items():
+            if seq >= len(rows) and not row["gone_at"]:
+                db["articles"].update((bill_no, seq), {"gone_at": now})
+        live = [r for r in rows if not r.get("gone_at")]
+        db["search_texts"].delete_where("bill_no = ?", [bill_no])
+        db["search_texts"].insert_all(search_rows(norm.bill, live), pk=("bill_no", "field"))
 
     def _write(self, norm: NormalisedBill, existing: dict[str, Any] | None) -> None:
         assert self.db is not None
