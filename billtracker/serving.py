@@ -19,6 +19,16 @@ METADATA_DB_NAME = "billtracker"
 SETTINGS: dict[str, Any] = {
     "suggest_facets": False,
     "sql_time_limit_ms": 3000,
+    # Public deployment (README: SECURITY). Arbitrary SQL off: the canned queries and table
+    # pages are the interface, and one visitor's 3 s self-join per request is a cheap DoS.
+    "default_allow_sql": False,
+    # Datasette's default, decided: a page of JSON never holds more than 1,000 rows; bigger
+    # answers page with `_next` / the Link header.
+    "max_returned_rows": 1000,
+    # The 150 MB file is not served from the web app (a published snapshot can sit on a CDN).
+    "allow_download": False,
+    # CSV streaming of a whole table bypasses max_returned_rows and runs past sql_time_limit_ms.
+    "allow_csv_stream": False,
 }
 
 

@@ -1,0 +1,68 @@
+"""Datasette plugin `billtracker_security`: security headers on every response, and no writes.
+
+The site is public, read-only open data: what a browser needs to be told is "do not sniff types,
+do not frame us, load scripts and styles only from here, send no referrer off-site". The headers
+are set here rather than in nginx so that every way of serving (`billtracker serve`, replicas
+behind nginx, the tests) carries them. HSTS belongs to whatever terminates TLS (nginx or the CDN).
+
+Anything but GET/HEAD/OPTIONS is refused with 405 before Datasette sees it: Datasette 0.65 has no
+write API and billtracker's canned queries are read-only, so a POST can only be a mistake or an
+attack (it would reach a canned query's form handler or /-/permissions-style debug forms).
+Registered through the `datasette` entry point `billtracker_security` in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasette import hookimpl
+
+SECURITY_HEADERS: dict[bytes, bytes] = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"strict-origin-when-cross-origin",
+    b"cross-origin-opener-policy": b"same-origin",
+    b"permissions-policy": b"camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    # Datasette's own pages use inline <script> and style attributes, hence 'unsafe-inline';
+    # nothing is loaded from another origin.
+    b"content-security-policy": (
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+        b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+}
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ours set (replacing any of the same name)."""
+    kept = [(k, v) for k, v in headers if k.lower() not in SECURITY_HEADERS]
+    return kept + list(SECURITY_HEADERS.items())
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    def wrap(app: Any) -> Any:
+        async def secured(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") != "http":
+                await app(scope, receive, send)
+                return
+            if scope.get("method", "GET").upper() not in READ_METHODS:
+                body = b"read-only: billtracker accepts GET and HEAD only\n"
+                headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD, OPTIONS")]
+                await send(
+                    {"type": "http.response.start", "status": 405, "headers": with_security_headers(headers)}
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+
+            async def send_secured(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": with_security_headers(list(message.get("headers", [])))}
+                await send(message)
+
+            await app(scope, receive, send_secured)
+
+        return secured
+
+    return wrap
