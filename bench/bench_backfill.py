@@ -79,7 +79,11 @@ server.serve_forever(lambda line: print(line, flush=True))
 
 
 def crawl(
-    base_url: str, db_path: Path, profile_to: Path | None = None, extra: dict[str, str] | None = None
+    base_url: str,
+    db_path: Path,
+    profile_to: Path | None = None,
+    extra: dict[str, str] | None = None,
+    mode: str = "full",
 ) -> dict[str, Any]:
     """One `scrapy crawl` subprocess with the BULK profile: wall and CPU seconds, peak RSS (MB)."""
     settings = {**replay_settings(base_url), **BULK, "BILLTRACKER_TODAY": TODAY, **(extra or {})}
@@ -89,7 +93,7 @@ def crawl(
     cmd = prefix + ["-m", "scrapy", "crawl", "tw_ly_bills", "-s", f"BILLTRACKER_DB={db_path}"]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
-    cmd += ["-a", "queries=" + json.dumps(QUERIES, ensure_ascii=False)]
+    cmd += ["-a", "queries=" + json.dumps(QUERIES, ensure_ascii=False), "-a", f"mode={mode}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
     log = tempfile.TemporaryFile()
     start = time.perf_counter()
@@ -227,18 +231,19 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def refresh(bills: int, changed: list[int], db: Path) -> None:
-    """Incremental refresh: the same corpus with `changed` bills given one more stage."""
+    """Incremental refresh (issue 4's `-a mode=incremental`): the same corpus with `changed` bills
+    given one more stage, dated after everything else, as LYAPI's newest-first list shows them."""
     replay = Replay(bills, changed)
     try:
         before = replay.requests()
-        result = crawl(replay.base_url, db)
+        result = crawl(replay.base_url, db, mode="incremental")
         made = replay.requests() - before
     finally:
         replay.close()
     with sqlite3.connect(db) as conn:
         updated = conn.execute("SELECT count(*) FROM stages WHERE status_raw = '審查完畢'").fetchone()[0]
     print(f"incremental refresh after {len(changed)} bills changed: {made:,} requests, ", end="")
-    print(f"{result['wall']:.1f} s; {updated} changed stages stored")
+    print(f"{result['wall']:.1f} s wall ({result['cpu']:.1f} s CPU); {updated} changed stages stored")
 
 
 def report(bills: int, result: dict[str, Any], base: dict[str, Any] | None) -> None:

@@ -191,6 +191,9 @@ def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
 from billtracker.cli_fresh import register as _register_fresh  # noqa: E402  (issue 4)
 
 _register_fresh(cli)
+from billtracker.cli_publish import register as _register_publish  # noqa: E402
+
+_register_publish(cli)
 
 if __name__ == "__main__":
     cli()

@@ -10,6 +10,7 @@ current, and writes the outcome when the spider closes. The runner then adds the
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 import sqlite_utils
@@ -17,6 +18,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet import task
 
+from pipelines.interrupted import mark_interrupted
 from pipelines.schema import open_db
 from scrapers.items import BillItem, FetchItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
@@ -112,6 +114,7 @@ class RunRecorder:
         import os
 
         self.db = open_db(self.db_path)
+        mark_interrupted(self.db, self.run_id)  # issue 6: earlier runs killed without closing
         mode = getattr(spider, "mode", "full")
         if self.run_id:
             self.db["scrape_runs"].update(self.run_id, {"pid": os.getpid(), "mode": mode})
@@ -149,9 +152,19 @@ class RunRecorder:
             self.problems,
         )
         if self.db is not None and self.run_id:
-            self.db["scrape_runs"].update(
-                self.run_id, {"requests": requests, "items": self.items, "problems": self.problems}
-            )
+            # Issue 6: with the BULK profile the store holds a batch's write transaction open in
+            # this same thread, so waiting for the lock would only deadlock for busy_timeout.
+            # Progress is best-effort: skip it then; spider_closed writes the final counts.
+            self.db.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.db["scrape_runs"].update(
+                    self.run_id, {"requests": requests, "items": self.items, "problems": self.problems}
+                )
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+            finally:
+                self.db.execute("PRAGMA busy_timeout = 10000")
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.loop is not None and self.loop.running:

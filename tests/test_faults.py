@@ -124,6 +124,10 @@ def test_kill_9_mid_crawl_then_crawl_again(
         )
         assert problems.fetchall() == []  # a problem seen twice is one row, counted
     assert counts(db) == counts(reference_db)  # nothing lost, nothing duplicated
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT status, error FROM scrape_runs ORDER BY id").fetchall()
+    assert [status for status, _ in runs] == ["interrupted", "ok"]
+    assert "ended without closing" in runs[0][1]
 
 
 # --- an unwritable database: in-process StorePipeline on a real file ------------------------------

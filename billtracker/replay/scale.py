@@ -168,6 +168,8 @@ class ScaleCorpus:
         proposer_text, proposers, cosigners = self._sponsors(rng, government)
         title = self._title(rng, law_names)
         flow = None if rng.random() < self.no_flow_share else self._flow(rng, filed, i)
+        if flow is None and i in self.mutations:  # a bill with no flow yet gets its first stage
+            flow = [_entry([CHANGED_ON], "審查完畢", "", "司法及法制委員會")]
         record: dict[str, Any] = {
             "屆": term,
             "議案編號": bill_no,

@@ -1,0 +1,172 @@
+"""Benchmark (not a test): the public API of one Datasette process on a backfilled database.
+
+wrk (Debian's package) drives one `datasette serve` process, started exactly as `billtracker
+serve` starts it, on 127.0.0.1. Per endpoint: p50/p99 latency and requests/s at 8 connections,
+over bill numbers / law codes / search words drawn from the database. Baseline in the same run:
+the same SQL of each canned query run directly with sqlite3 in this process (no HTTP, no
+Datasette), and Datasette's cheapest page (/-/versions.json) as the HTTP floor.
+
+    python bench/bench_api.py --db /tmp/full150k.db     # a database from bench_backfill.py --db
+    python bench/bench_api.py                          # backfills 5,000 generated bills first
+    python bench/bench_api.py --seconds 10 --connections 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from bench_backfill import FULL, QUICK, Replay, crawl  # noqa: E402
+
+from billtracker.cli import datasette_args  # noqa: E402
+from billtracker.serving import write_metadata_for  # noqa: E402
+
+SEARCH_WORDS = ["組織法", "勞動基準", "資訊", "條例", "選舉罷免", "行政院", "草案", "第六條"]
+
+
+def samples(db: Path, n: int = 200) -> dict[str, list[str]]:
+    """Bill numbers, law codes (weighted as bills name them) and search words for the load."""
+    with sqlite3.connect(db) as conn:
+        bills = [r[0] for r in conn.execute("SELECT bill_no FROM bills ORDER BY random() LIMIT ?", [n])]
+        laws = [r[0] for r in conn.execute("SELECT law_code FROM bill_laws ORDER BY random() LIMIT ?", [n])]
+    return {"bills": bills, "laws": laws, "words": SEARCH_WORDS}
+
+
+def start_datasette(db: Path, tmp: Path) -> tuple[subprocess.Popen[str], str]:
+    metadata = write_metadata_for(db, tmp)
+    args = datasette_args(str(db), 0, "127.0.0.1", metadata)
+    proc = subprocess.Popen(args, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline() if proc.stderr else ""
+        match = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return proc, match.group(1)
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("datasette did not start")
+
+
+LUA = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+
+def wrk(base: str, paths: list[str], seconds: int, connections: int, tmp: Path) -> dict[str, float]:
+    """One wrk run rotating over paths: p50, p99 (ms), requests/s, non-2xx count."""
+    script = tmp / "paths.lua"
+    script.write_text(LUA % ",".join(json.dumps(p) for p in paths), encoding="utf-8")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([0-9.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def direct_sql_ms(db: Path, name: str, params: list[dict[str, str]]) -> float:
+    """p50 of the canned query's own SQL run with sqlite3 in this process: the floor Datasette adds to."""
+    metadata = json.loads((REPO / "datasette_metadata.json").read_text(encoding="utf-8"))
+    sql = metadata["databases"]["billtracker"]["queries"][name]["sql"]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    times = []
+    for p in params:
+        start = time.perf_counter()
+        conn.execute(sql, p).fetchall()
+        times.append((time.perf_counter() - start) * 1000)
+    conn.close()
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="a backfilled database (default: backfill generated bills first)")
+    default = FULL if os.environ.get("BENCH_FULL") else QUICK
+    parser.add_argument(
+        "--bills", type=int, default=default, help=f"bills to backfill without --db ({default})"
+    )
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    args, _ = parser.parse_known_args(argv)
+    if not shutil.which("wrk"):
+        raise SystemExit("bench_api needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        db = Path(args.db) if args.db else tmp / "billtracker.db"
+        if not args.db:
+            replay = Replay(args.bills)
+            try:
+                crawl(replay.base_url, db)
+            finally:
+                replay.close()
+        s = samples(db)
+        name = db.stem
+        endpoints = {
+            "bill_timeline": [f"/{name}/bill_timeline.json?bill_no={b}&_shape=array" for b in s["bills"]],
+            "law_bills": [f"/{name}/law_bills.json?law={c}&_shape=array" for c in s["laws"]],
+            "search": [f"/{name}/search.json?q={quote(w)}&_shape=array" for w in s["words"]],
+            "bill page HTML (/-/bill/)": [f"/-/bill/{b}" for b in s["bills"][:50]],
+            "bills row page HTML": [f"/{name}/bills/{b}" for b in s["bills"][:50]],
+            "floor: /-/versions.json": ["/-/versions.json"],
+        }
+        proc, base = start_datasette(db, tmp)
+        try:
+            for paths in endpoints.values():  # warm the page cache and Datasette's caches
+                wrk(base, paths, 1, 2, tmp)
+            results = {
+                label: wrk(base, paths, args.seconds, args.connections, tmp)
+                for label, paths in endpoints.items()
+            }
+        finally:
+            proc.terminate()
+            proc.wait()
+        with sqlite3.connect(db) as conn:
+            n_bills = conn.execute("SELECT count(*) FROM bills").fetchone()[0]
+        print(
+            f"API of one Datasette process on {n_bills:,} bills ({db.stat().st_size / 1e6:.0f} MB), wrk ",
+            end="",
+        )
+        print(f"{args.connections} connections x {args.seconds} s per endpoint, {os.cpu_count()} cores")
+        print(f"{'endpoint':<28} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+        for label, r in results.items():
+            print(f"{label:<28} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} {r['errors']:>8}")
+        print("baseline: the same SQL via sqlite3 in-process, p50 ms: ", end="")
+        print(
+            f"bill_timeline {direct_sql_ms(db, 'bill_timeline', [{'bill_no': b} for b in s['bills']]):.2f}, "
+            f"law_bills {direct_sql_ms(db, 'law_bills', [{'law': c} for c in s['laws']]):.2f}, "
+            f"search {direct_sql_ms(db, 'search', [{'q': w} for w in s['words']]):.2f}"
+        )
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
