@@ -40,10 +40,14 @@ SEARCH_WORDS = ["組織法", "勞動基準", "資訊", "條例", "選舉罷免",
 
 
 def samples(db: Path, n: int = 200) -> dict[str, list[str]]:
-    """Bill numbers, law codes (weighted as bills name them) and search words for the load."""
+    """Bill numbers, law codes and search words for the load, drawn at random."""
     with sqlite3.connect(db) as conn:
         bills = [r[0] for r in conn.execute("SELECT bill_no FROM bills ORDER BY random() LIMIT ?", [n])]
-        laws = [r[0] for r in conn.execute("SELECT law_code FROM bill_laws ORDER BY random() LIMIT ?", [n])]
+        # Each law with bills equally likely (a reader opening a law's page), not weighted by size.
+        laws = [
+            r[0]
+            for r in conn.execute("SELECT DISTINCT law_code FROM bill_laws ORDER BY random() LIMIT ?", [n])
+        ]
     return {"bills": bills, "laws": laws, "words": SEARCH_WORDS}
 
 
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             "search": [f"/{name}/search.json?q={quote(w)}&_shape=array" for w in s["words"]],
             "bill page HTML (/-/bill/)": [f"/-/bill/{b}" for b in s["bills"][:50]],
             "bills row page HTML": [f"/{name}/bills/{b}" for b in s["bills"][:50]],
-            "floor: /-/versions.json": ["/-/versions.json"],
+            "floor: static file": ["/-/static/app.css"],
         }
         proc, base = start_datasette(db, tmp)
         try:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import click
 
-from billtracker.cli import datasette_args
-
 
 def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
     """VACUUM INTO out (atomically replaced); returns its size and bill count."""
@@ -44,6 +42,8 @@ def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
 
 def replica_args(snapshot: str, port: int, host: str, metadata: Path) -> list[str]:
     """`billtracker serve`'s Datasette command, with the snapshot opened immutable (-i)."""
+    from billtracker.cli import datasette_args  # not at import: cli.py imports this module
+
     args = datasette_args(snapshot, port, host, metadata)
     at = args.index(snapshot)
     return args[:at] + ["-i", snapshot] + args[at + 1 :]
