@@ -194,6 +194,9 @@ _register_fresh(cli)
 from billtracker.cli_publish import register as _register_publish  # noqa: E402
 
 _register_publish(cli)
+from billtracker.cli_dispatch import register as _register_dispatch  # noqa: E402
+
+_register_dispatch(cli)
 
 if __name__ == "__main__":
     cli()
