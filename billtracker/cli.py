@@ -17,7 +17,7 @@ import click
 
 from billtracker.paths import REPO_ROOT
 from billtracker.serving import SETTINGS, write_metadata_for
-from billtracker.spiders import SPIDERS, replay_queries
+from billtracker.spiders import SPIDERS, replay_queries, source_replay_settings
 
 DEFAULT_DB = "billtracker.db"
 
@@ -30,6 +30,7 @@ def replay_settings(base_url: str) -> dict[str, str]:
         "AUTOTHROTTLE_ENABLED": "False",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
         "BACKOFF_BASE_SECONDS": "0.2",
+        **source_replay_settings(base_url),
     }
 
 

@@ -7,9 +7,23 @@ from typing import Any
 # Name -> what it fetches. `billtracker crawl` with no names runs all of them in this order.
 SPIDERS: dict[str, str] = {
     "tw_ly_bills": "ly.govapi.tw v2: bills with 議案流程, sponsors, laws, 關連議案",
+    "tw_ly_ppg": "ppg.ly.gov.tw: the official bill list and detail pages (authority for stages)",
+    "tw_ly_opendata": "data.ly.gov.tw: dataset 20 議案提案 (latest status), dataset 9 委員名單",
+    "tw_ly_lis": "lis.ly.gov.tw (via mirrors): 立法歷程 of laws, bill 進度 by 提案編號",
 }
 
 
 def replay_queries() -> list[dict[str, Any]]:
     """The replay holds the 9th-term sample bills and one 11th-term capture: list both terms."""
     return [{"屆": 9}, {"屆": 11}]
+
+
+def source_replay_settings(base_url: str) -> dict[str, str]:
+    """Point ppg, open data and lis at the replay; it holds 9th-term records and five lis laws."""
+    return {
+        "TW_LY_PPG_BASE": base_url,
+        "TW_LY_PPG_TERMS": "9",
+        "TW_LY_OPENDATA_BASE": base_url,
+        "TW_LY_LIS_BASE": base_url,
+        "TW_LY_LIS_LAWS": "01011,01021,01050,01073,04401",
+    }

@@ -175,3 +175,6 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
+
+
+import pipelines.schema_sources  # noqa: E402,F401

@@ -42,11 +42,18 @@ BACKOFF_MAX_SECONDS = 120.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapers.middlewares.BackoffRetryMiddleware": 550,
+    # Block pages and placeholders that come back as 200 (scrapers/health.py).
+    "scrapers.health.BlockPageRetryMiddleware": 560,
 }
 
 ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
+    "pipelines.sources.SourcePipeline": 310,
+    # After the spider: merge every source into one record per bill (pipelines/reconcile.py).
+    "pipelines.reconcile.ReconcilePipeline": 900,
 }
+# `scrapy crawl` exits non-zero when a spider says the crawl failed (scrapers/commands/crawl.py).
+COMMANDS_MODULE = "scrapers.commands"
 
 # Where items are stored. The CLI passes -s BILLTRACKER_DB=...
 BILLTRACKER_DB = "billtracker.db"
@@ -62,6 +69,30 @@ TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
 TW_LY_PAGE_LIMIT = 100
 # Follow 關連議案 to fetch related bills' details too.
 TW_LY_FOLLOW_RELATED = True
+
+# --- every source: terms (屆) the crawl follows or knowingly skips (openstates' session drift) ---
+# A source listing a term in neither list fails the crawl: upstream moved on and nobody decided.
+TRACKED_TERMS = [9, 10, 11]
+IGNORED_TERMS = [1, 2, 3, 4, 5, 6, 7, 8]
+
+# --- tw_ly_ppg (議事暨公報資訊網): the official bill pages ---
+TW_LY_PPG_BASE = "https://ppg.ly.gov.tw"
+TW_LY_PPG_TERMS = [11]
+TW_LY_PPG_PAGE_SIZE = 50
+# A real detail page carries ~9 KB of navigation around the bill; less is a block or stub page.
+TW_LY_PPG_MIN_BYTES = 9000
+
+# --- tw_ly_opendata (data.ly.gov.tw): dataset 20 議案提案, 9 委員名單, 16 歷屆委員 ---
+TW_LY_OPENDATA_BASE = "https://data.ly.gov.tw"
+TW_LY_OPENDATA_FORMATS = ["CSV", "JSON"]
+TW_LY_OPENDATA_ROSTERS = True
+
+# --- tw_ly_lis (立法院法律系統) through its community mirrors (lis links expire) ---
+TW_LY_LIS_BASE = "https://raw.githubusercontent.com"
+# 立法歷程 per LY law code (kong0107/lis.ly, branch json).
+TW_LY_LIS_LAWS = ["01010", "01011", "01021", "01050", "01073", "04401"]
+# lis 法律提案 search results per term (thewayiam/twly_fileHandler).
+TW_LY_LIS_BILL_FILES = ["thewayiam/twly_fileHandler/master/bill/crawler/bills_9.json"]
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

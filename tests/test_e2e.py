@@ -21,9 +21,21 @@ from tests.conftest import CIO_BILL, TODAY
 def cli_db(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Path:
     db_path = tmp_path_factory.mktemp("e2e") / "billtracker.db"
     result = subprocess.run(
-        [sys.executable, "-m", "billtracker.cli", "crawl", "--replay", str(samples_dir),
-         "--db", str(db_path), "--today", TODAY],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "billtracker.cli",
+            "crawl",
+            "--replay",
+            str(samples_dir),
+            "--db",
+            str(db_path),
+            "--today",
+            TODAY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "28 bills" in result.stderr  # the CLI's closing summary line
@@ -74,9 +86,7 @@ def test_cio_bill_timeline(cli_db: Path) -> None:
     ]
     first, referred, listed, expired = [r for r in rows if r["origin"] != "field"]
     assert first["status_raw"] == "排入院會(交司法及法制委員會)"  # on the plenary agenda
-    assert (first["venue"], first["session_code"], first["second_on"]) == (
-        "院會", "09-02-06", "2016-10-18"
-    )
+    assert (first["venue"], first["session_code"], first["second_on"]) == ("院會", "09-02-06", "2016-10-18")
     assert referred["committee"] == "司法及法制委員會"
     assert (listed["venue"], listed["status_raw"]) == ("司法及法制委員會", "尚未審查")
     assert expired["origin"] == "derived" and "2020-01-31" in expired["note"]
