@@ -154,7 +154,10 @@ def test_facets(cli_db: Path) -> None:
     status, _, body = get(cli_db, "/billtracker/bills.json?_facet=current_stage")
     assert status == 200
     counts = {f["value"]: f["count"] for f in body["facet_results"]["current_stage"]["results"]}
-    assert counts["expired"] >= 20 and counts["third-reading"] == 3 and counts["withdrawn"] == 2
+    # `crawl` runs every source (issue 3): beside the 3 bills whose own flow has 三讀, 1050616070200500
+    # gets it from its merged-review report and lis records 三讀 for 1051004070200200 and
+    # 1050219070204700, so those three no longer expire.
+    assert counts["expired"] == 18 and counts["third-reading"] == 6 and counts["withdrawn"] == 2
     assert sum(counts.values()) == 28
 
 
