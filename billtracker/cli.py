@@ -187,5 +187,9 @@ def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
         ctx.invoke(serve, db=db, port=port, host="127.0.0.1")
 
 
+from billtracker.cli_sources import register  # noqa: E402  (issue 3: record, reconcile)
+
+register(cli)
+
 if __name__ == "__main__":
     cli()
