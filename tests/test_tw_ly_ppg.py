@@ -46,10 +46,18 @@ def test_sponsors() -> None:
 
 def test_old_layout_flow() -> None:
     assert OLD["flow"] == [
-        {"session_code": "09-02-06", "dates": ["105/10/14", "105/10/18"], "venue": "院會",
-         "status_raw": "排入院會(交司法及法制委員會)"},
-        {"session_code": "09-02-06", "dates": ["105/10/14", "105/10/18"], "venue": "院會",
-         "status_raw": "交付審查"},
+        {
+            "session_code": "09-02-06",
+            "dates": ["105/10/14", "105/10/18"],
+            "venue": "院會",
+            "status_raw": "排入院會(交司法及法制委員會)",
+        },
+        {
+            "session_code": "09-02-06",
+            "dates": ["105/10/14", "105/10/18"],
+            "venue": "院會",
+            "status_raw": "交付審查",
+        },
         {"session_code": "", "dates": ["106/03/22"], "venue": "司法及法制委員會", "status_raw": "尚未審查"},
     ]
 
@@ -105,10 +113,14 @@ def test_pages_that_are_not_data_are_problems(spider: TwLyPpgSpider, name: str, 
 
 
 def test_block_page_with_status_200(spider: TwLyPpgSpider) -> None:
-    body = (PPG / f"{CIO_BILL}_details.html").read_text(encoding="utf-8").replace(
-        "議案詳細資料</h2>", "議案詳細資料</h2><p>請輸入驗證碼 (captcha)</p>"
+    body = (
+        (PPG / f"{CIO_BILL}_details.html")
+        .read_text(encoding="utf-8")
+        .replace("議案詳細資料</h2>", "議案詳細資料</h2><p>請輸入驗證碼 (captcha)</p>")
     )
-    results = list(spider.parse_detail(response_from(DETAIL.format(CIO_BILL), body.encode()), bill_no=CIO_BILL))
+    results = list(
+        spider.parse_detail(response_from(DETAIL.format(CIO_BILL), body.encode()), bill_no=CIO_BILL)
+    )
     assert [p.kind for p in of(ProblemItem, results)] == ["block-page"] and not of(SourceBillItem, results)
 
 
@@ -119,7 +131,9 @@ def list_response(payload: dict) -> object:
 
 def test_list_requests_each_detail_page_with_body_check(spider: TwLyPpgSpider) -> None:
     payload = json.loads((PPG / "all-bills_term09_page1.json").read_text(encoding="utf-8"))
-    requests = [r for r in spider.parse_list(list_response(payload), term=9, page=1) if hasattr(r, "callback")]
+    requests = [
+        r for r in spider.parse_list(list_response(payload), term=9, page=1) if hasattr(r, "callback")
+    ]
     assert [r.url for r in requests] == [
         DETAIL.format(b) for b in ("1051006070201100", "1051006070201200", "1051006070201300")
     ]
