@@ -119,7 +119,7 @@ def test_term_drift() -> None:
 def test_ignored_term_is_skipped_quietly() -> None:
     spider = spider_for(TwLyOpendataSpider, TRACKED_TERMS=[11], IGNORED_TERMS=[9])
     url = "https://data.ly.gov.tw/odw/usageFile.action?id=20&type=JSON&fname=20_JSON.json"
-    body = '{"term": "09", "billNo": "1051006070201100"}{"term": "11", "billNo": "202110213410000"}'.encode()
+    body = b'{"term": "09", "billNo": "1051006070201100"}{"term": "11", "billNo": "202110213410000"}'
     items = of(
         SourceBillItem, list(spider.parse_bills(response_from(url, body, "application/json"), fmt="JSON"))
     )
