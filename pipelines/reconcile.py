@@ -246,6 +246,10 @@ class Reconciler:
             f"derived: 三讀 of the merged review (併案) report {report}, {how}; "
             f"evidence: {evidence['bill_no']} seq {evidence['seq']} ({evidence['source_url']})"
         )
+        existing = next(self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, MERGED_SEQ]), None)
+        same = existing and (existing["note"], existing["on"]) == (note, evidence["on"])
+        if same and not existing["gone_at"]:
+            return  # already derived from the same evidence
         self.db["stages"].upsert(
             {
                 "bill_no": bill_no,
