@@ -54,7 +54,9 @@ def encoding_of(content_type: str, body: bytes) -> str:
 
 def record(url: str, out: Path, timeout: float = 60.0) -> tuple[Path, dict[str, object]]:
     """Fetch URL once (any status is kept: a 403 page is evidence too) and save body + sidecar."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    # The User-Agent names the project in Chinese; send its UTF-8 bytes as Scrapy does.
+    agent = USER_AGENT.encode("utf-8").decode("latin-1")
+    request = urllib.request.Request(url, headers={"User-Agent": agent})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status, headers, body = response.status, dict(response.headers.items()), response.read()
