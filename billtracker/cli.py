@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from billtracker.paths import REPO_ROOT
+from billtracker.replay.moj import moj_urls
 from billtracker.serving import SETTINGS, write_metadata_for
 from billtracker.spiders import SPIDERS, replay_queries, source_replay_settings
 
@@ -30,6 +31,7 @@ def replay_settings(base_url: str) -> dict[str, str]:
         "AUTOTHROTTLE_ENABLED": "False",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
         "BACKOFF_BASE_SECONDS": "0.2",
+        "TW_LAW_MOJ_URLS": ",".join(moj_urls(base_url)),
         **source_replay_settings(base_url),
     }
 

@@ -7,6 +7,8 @@ from typing import Any
 # Name -> what it fetches. `billtracker crawl` with no names runs all of them in this order.
 SPIDERS: dict[str, str] = {
     "tw_ly_bills": "ly.govapi.tw v2: bills with 議案流程, sponsors, laws, 關連議案",
+    # After tw_ly_bills: MOJ laws are linked to LY law codes by name.
+    "tw_law_moj": "law.moj.gov.tw: law text by article and 沿革 (promulgations)",
     "tw_ly_ppg": "ppg.ly.gov.tw: the official bill list and detail pages (authority for stages)",
     "tw_ly_opendata": "data.ly.gov.tw: dataset 20 議案提案 (latest status), dataset 9 委員名單",
     "tw_ly_lis": "lis.ly.gov.tw (via mirrors): 立法歷程 of laws, bill 進度 by 提案編號",

@@ -11,6 +11,7 @@ from datetime import date
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _ROC_SEP = re.compile(r"^(\d{2,3})[/.\-年](\d{1,2})[/.\-月](\d{1,2})日?$")
 _ROC_PACKED = re.compile(r"^(\d{2,3})(\d{2})(\d{2})$")
+_GREGORIAN_PACKED = re.compile(r"^(\d{4})(\d{2})(\d{2})$")  # MOJ's LawModifiedDate 20230426
 
 
 class BadDate(ValueError):
@@ -22,7 +23,7 @@ def parse_date(text: str | None) -> str | None:
     value = (text or "").strip()
     if not value:
         return None
-    if m := _ISO.match(value):
+    if m := (_ISO.match(value) or _GREGORIAN_PACKED.match(value)):
         year, month, day = (int(g) for g in m.groups())
     elif m := (_ROC_SEP.match(value) or _ROC_PACKED.match(value)):
         roc_year, month, day = (int(g) for g in m.groups())

@@ -288,6 +288,7 @@ def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
         **current,
         "last_progress_on": safe_date(record.get("最新進度日期"), "最新進度日期", problems),
         "meeting_code": text(record.get("會議代碼")),
+        "law_codes": json.dumps([str(c) for c in record.get("法律編號") or []]),
         "url": text(record.get("url")),
         **prov,
         "record_sha256": content_hash(record),

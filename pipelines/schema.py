@@ -167,6 +167,12 @@ def m003_problem_recurrence(db: sqlite_utils.Database) -> None:
     db["problems"].create_index(["kind", "url", "bill_no"], index_name="idx_problems_identity")
 
 
+@migrations()
+def m005_bill_law_codes(db: sqlite_utils.Database) -> None:
+    """A JSON array of law codes on each bill, so staffers can facet bills by law (array facet)."""
+    db["bills"].add_column("law_codes", str)
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes."""
     db = sqlite_utils.Database(path)
@@ -177,4 +183,5 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)
 import pipelines.schema_sources  # noqa: E402,F401

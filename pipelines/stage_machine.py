@@ -58,6 +58,10 @@ def step(previous: State, event: Event) -> State:
     terminal stage only reconsideration or promulgation may follow."""
     if event.slug == "unknown":
         return previous
+    if event.slug == "filed" and previous.slug is not None:
+        # Filing only starts a journey: 1050226070202600's 提案日期 (2017-01-05, from its PDF)
+        # falls after its flow had begun, and must not send a passed bill back to "filed".
+        return replace(previous, history=previous.history + (event.slug,))
     if previous.slug in TERMINAL and event.slug not in {"reconsideration", "promulgated"}:
         return replace(previous, history=previous.history + (event.slug,))
     return State(event.slug, event.on or previous.on, False, previous.history + (event.slug,))

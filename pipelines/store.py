@@ -21,7 +21,8 @@ from scrapy.crawler import Crawler
 
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
-from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
+from pipelines.store_moj import store_law_text
+from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
@@ -70,16 +71,38 @@ class StorePipeline:
             self.db.close()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        """Store one item. A bug or bad record in one item becomes a `problems` row (with the
+        item's URL), never the end of the run; the item's own transaction is rolled back."""
+        assert self.db is not None
+        try:
+            self.dispatch(item)
+        except Exception as exc:  # noqa: BLE001 - any failure of one item must not stop the crawl
+            prov = getattr(item, "provenance", None)
+            url = prov.source_url if prov else getattr(item, "url", "")
+            logger.exception("could not store %s from %s", type(item).__name__, url)
+            self.record_problem(
+                prov.spider if prov else "",
+                "store-error",
+                f"{type(exc).__name__}: {exc}",
+                url,
+                getattr(item, "bill_no", None),
+            )
+        return item
+
+    def dispatch(self, item: Any) -> None:
         assert self.db is not None
         if isinstance(item, BillItem):
             self.store_bill(item)
         elif isinstance(item, LawItem):
             self.store_law(item)
+        elif isinstance(item, LawTextItem):
+            for kind, message in store_law_text(self.db, item):
+                self.record_problem(item.provenance.spider, kind, message, item.provenance.source_url, None)
+            self.counts["laws"] += 1
         elif isinstance(item, FetchItem):
             self.db["fetches"].insert(vars(item))
         elif isinstance(item, ProblemItem):
             self.record_problem(item.spider, item.kind, item.message, item.url, item.bill_no, item.detail)
-        return item
 
     # --- writers ------------------------------------------------------------------------------
 

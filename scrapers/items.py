@@ -64,6 +64,16 @@ class ProblemItem:
 
 
 @dataclass
+class LawTextItem:
+    """One law's text and 沿革 as law.moj.gov.tw published it (either export format)."""
+
+    pcode: str
+    record: dict[str, Any]
+    provenance: Provenance
+    source: str = "moj"
+
+
+@dataclass
 class SourceBillItem:
     """One bill as a secondary source (ppg, open data, lis) published it, already read into the
     shared shape below; every string is as published (dates raw, names unsplit where the source

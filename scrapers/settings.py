@@ -6,7 +6,7 @@ Docs: https://docs.scrapy.org/en/latest/topics/settings.html
 from __future__ import annotations
 
 BOT_NAME = "billtracker"
-SPIDER_MODULES = ["scrapers.tw_ly"]
+SPIDER_MODULES = ["scrapers.tw_ly", "scrapers.tw_law"]
 NEWSPIDER_MODULE = "scrapers.tw_ly"
 
 # Identify ourselves with a contact URL (DESIGN.md: politeness is part of correctness).
@@ -19,11 +19,11 @@ ROBOTSTXT_OBEY = True
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
-# One request per 1-3 s per host by default (DOWNLOAD_DELAY is randomised 0.5x-1.5x of 2 s).
+# One request per 1-3 s per host by default (2 s, randomised by ±50%).
 # https://docs.scrapy.org/en/latest/topics/autothrottle.html
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # replaces RANDOMIZE_DOWNLOAD_DELAY, deprecated in 2.19
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -69,6 +69,12 @@ TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
 TW_LY_PAGE_LIMIT = 100
 # Follow 關連議案 to fetch related bills' details too.
 TW_LY_FOLLOW_RELATED = True
+
+# --- tw_law_moj (law.moj.gov.tw) ---
+# MOJ's bulk law export (unverified here: no network); the replay serves the recorded slices.
+TW_LAW_MOJ_URLS = ["https://law.moj.gov.tw/api/Ch/Law/JSON"]
+# Laws kept from a bulk export: 行政院組織法 (A0010032).
+TW_LAW_MOJ_PCODES = ["A0010032"]
 
 # --- every source: terms (屆) the crawl follows or knowingly skips (openstates' session drift) ---
 # A source listing a term in neither list fails the crawl: upstream moved on and nobody decided.

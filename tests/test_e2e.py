@@ -169,3 +169,13 @@ def test_every_stored_fact_has_provenance(cli_db: Path) -> None:
         missing = db.execute(f"select count(*) from {table} where source_url is null").fetchone()[0]
         assert missing == 0, table
     assert json.loads(db.execute("select dates from stages limit 1").fetchone()[0]) is not None
+
+
+def test_facet_bills_by_law(cli_db: Path) -> None:
+    status, _, body = get(
+        cli_db, "/billtracker/bills.json?_shape=objects&_facet_array=law_codes&law_codes__arraycontains=01010"
+    )
+    assert status == 200
+    assert {r["bill_no"] for r in body["rows"]} >= {CIO_BILL, "1051027070200800", "1061218070201500"}
+    counts = {f["value"]: f["count"] for f in body["facet_results"]["law_codes"]["results"]}
+    assert counts["01010"] == len(body["rows"])

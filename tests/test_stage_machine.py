@@ -237,3 +237,10 @@ def test_scheduled_then_reconsideration_in_the_ninth_term_expired(replay_data: R
     assert norm.bill["current_stage_derived"] == 1
     assert [s["stage"] for s in norm.stages] == ["filed", "scheduled", "reconsideration", "expired"]
     assert norm.stages[2]["status_raw"] == "復議" and norm.stages[2]["on"] == "2016-06-24"
+
+
+def test_filing_after_the_flow_began_does_not_move_the_state() -> None:
+    """1050226070202600: 提案日期 2017-01-05 (from its PDF) is after its first flow entry."""
+    state = step(State("committee-review", "2016-03-04"), Event(0, "filed", "2017-01-05"))
+    assert state.slug == "committee-review" and state.on == "2016-03-04"
+    assert step(State(), Event(0, "filed", "2016-03-01")).slug == "filed"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import moj
 from .derive import ReplayData, capture_key, load_replay
 from .sources import route_sources
 
@@ -187,6 +188,8 @@ def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Respons
     if captured is not None:
         return 200, captured, {"Content-Type": JSON_TYPE}
     parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["moj"]:
+        return moj.route(data.samples_dir, parts[1:]) or error_response(404, f"not found: {path}")
     if len(parts) < 2 or parts[0] != "v2":
         return error_response(404, f"not found: {path}")
     try:
