@@ -40,6 +40,11 @@ logger = logging.getLogger(__name__)
 
 REPORT_MARK = "0703"  # billNo digits 8-11 of a committee's 審查報告
 MERGED_SEQ = 1100  # derived third reading propagated from a merged-review report
+PROMULGATED_SEQ = 1200  # derived promulgation from MOJ 沿革 / lis law versions
+# The President promulgates within ten days of receiving a passed bill (憲法 §72); with the time
+# the bill takes to reach the Presidential Office, a month covers every sample. A version further
+# off is another amendment, not this bill's.
+PROMULGATION_WINDOW_DAYS = 45
 SOURCE_SEQ = 2000  # an event only a secondary source reports
 _TITLE_NOISE = re.compile(r"[「」『』，,。、\s]|請審議案|案$")
 _MERGED_LIST = re.compile(r"併案審查(?P<names>.+?)(?:分別)?(?:擬具|提案|所提)")
@@ -232,6 +237,7 @@ class Reconciler:
         readings = list(self.db["source_bills"].rows_where("bill_no = ?", [bill_no]))
         self.attach_sources(bill, readings)
         self.ledger(bill, readings)
+        self.derive_promulgation(bill_no)
         self.recompute_stage(bill)
 
     def propagate_merged(self, bill_no: str) -> None:
@@ -280,6 +286,93 @@ class Reconciler:
             bill_no, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
         )
         self.counts["merged_third_readings"] += 1
+
+    def promulgations(self, law_codes: list[str]) -> list[dict[str, Any]]:
+        """Every promulgation of these laws: MOJ 沿革 (law_versions, tw_law_moj) and lis versions."""
+        if not law_codes:
+            return []
+        marks = ",".join("?" for _ in law_codes)
+        found: list[dict[str, Any]] = []
+        if self.db["law_versions"].exists():
+            for r in self.db.query(
+                f"SELECT * FROM law_versions WHERE law_code IN ({marks}) AND promulgated_on IS NOT NULL",
+                law_codes,
+            ):
+                found.append(
+                    {**r, "source": "moj", "on": r["promulgated_on"], "what": f"MOJ 沿革 {r['text_raw']}"}
+                )
+        for r in self.db.query(
+            f"SELECT * FROM lis_law_versions WHERE law_code IN ({marks}) "
+            "AND action = '公布' AND \"on\" IS NOT NULL",
+            law_codes,
+        ):
+            found.append({**r, "source": "lis", "what": f"lis law version {r['text_raw']}"})
+        return found
+
+    def derive_promulgation(self, bill_no: str) -> None:
+        """A passed bill's law promulgated within PROMULGATION_WINDOW_DAYS after its 三讀 -> a
+        derived `promulgated` stage citing the 沿革 entry; MOJ first, lis second (precedence)."""
+        passed = [r for r in self._third_readings([bill_no]) if r["on"]]
+        laws = [
+            r["law_code"]
+            for r in self.db.query("SELECT law_code FROM bill_laws WHERE bill_no = ?", [bill_no])
+        ]
+        if not passed or not laws:
+            return
+        third = date.fromisoformat(passed[0]["on"])
+        candidates = [
+            p
+            for p in self.promulgations(laws)
+            if 0 <= (date.fromisoformat(p["on"]) - third).days <= PROMULGATION_WINDOW_DAYS
+        ]
+        if not candidates:
+            return
+        by_source: dict[str, dict[str, Any]] = {}
+        for p in sorted(candidates, key=lambda p: p["on"]):
+            by_source.setdefault(p["source"], p)
+        if len({p["on"] for p in by_source.values()}) > 1:
+            self.disagree(
+                bill_no,
+                "promulgated_on",
+                [self._reading(src, p["on"], p) for src, p in by_source.items()],
+                "promulgated",
+            )
+        chosen_source, chosen = best("promulgated", list(by_source.items())) or ("", None)
+        assert chosen is not None
+        note = (
+            f"derived: {chosen['what']} ({chosen['on']}), the first promulgation of law "
+            f"{chosen['law_code']} after the 三讀 of {passed[0]['on']}"
+        )
+        self.db["stages"].upsert(
+            {
+                "bill_no": bill_no,
+                "seq": PROMULGATED_SEQ,
+                "stage": "promulgated",
+                "stage_label": LABELS["promulgated"],
+                "status_raw": chosen["text_raw"],
+                "origin": "derived",
+                "note": note,
+                "venue": "",
+                "venue_kind": "",
+                "committee": "",
+                "session_code": "",
+                "meeting_codes": "[]",
+                "dates": json.dumps([chosen["on"]]),
+                "on": chosen["on"],
+                "second_on": None,
+                "order_on": chosen["on"],
+                "source": chosen_source,
+                "source_url": chosen["source_url"],
+                "fetched_at": chosen["fetched_at"],
+                "content_sha256": chosen["content_sha256"],
+                "gone_at": None,
+            },
+            pk=("bill_no", "seq"),
+        )
+        for src, p in by_source.items():
+            if p["on"] == chosen["on"]:
+                self._stage_source(bill_no, PROMULGATED_SEQ, src, p["text_raw"], "evidence", p["what"], p)
+        self.counts["promulgations"] += 1
 
     def _stage_source(
         self, bill_no: str, seq: int, source: str, raw: str, role: str, note: str, prov: dict[str, Any]

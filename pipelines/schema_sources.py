@@ -130,3 +130,22 @@ def i3_sources(db: sqlite_utils.Database) -> None:
         "merged_reviews": ["bill_no"],
     }.items():
         db[table].create_index(cols)
+
+
+@migrations()
+def i3_lis_law_versions(db: sqlite_utils.Database) -> None:
+    """lis' list of a law's versions ("中華民國106年6月14日公布"): promulgation evidence second to
+    MOJ's 沿革 (law_versions), and the only one for laws MOJ's samples do not cover."""
+    db["lis_law_versions"].create(
+        {
+            "law_code": str,
+            "seq": int,
+            "law_name": str,
+            "text_raw": str,  # 中華民國106年6月14日公布
+            "action": str,  # 制定 | 修正 | 廢止 | 公布
+            "on": str,
+            "source": str,
+            **PROVENANCE,
+        },
+        pk=("law_code", "seq"),
+    )

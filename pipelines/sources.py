@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 import sqlite_utils
@@ -23,6 +24,7 @@ from scrapers.stages import classify, clean_status
 from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
+_VERSION = re.compile(r"中華民國(?P<y>\d+)年(?P<m>\d+)月(?P<d>\d+)日(?P<action>制定|修正|廢止|公布)")
 
 
 def prov_cols(p: Provenance) -> dict[str, str]:
@@ -194,6 +196,23 @@ class SourcePipeline:
             )
         if rows:
             self.db["law_histories"].upsert_all(rows, pk=("law_code", "seq"))
+        versions = []
+        for seq, text in enumerate(item.versions, start=1):
+            found = _VERSION.search(text)
+            versions.append(
+                {
+                    "law_code": item.law_code,
+                    "seq": seq,
+                    "law_name": item.name,
+                    "text_raw": text,
+                    "action": found.group("action") if found else "",
+                    "on": day(f"{found.group('y')}/{found.group('m')}/{found.group('d')}") if found else None,
+                    "source": item.source,
+                    **prov_cols(item.provenance),
+                }
+            )
+        if versions:
+            self.db["lis_law_versions"].upsert_all(versions, pk=("law_code", "seq"))
 
     def store_legislator(self, item: LegislatorItem) -> None:
         assert self.db is not None

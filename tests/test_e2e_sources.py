@@ -147,6 +147,18 @@ def test_nuclear_safety_bill_ends_withdrawn_despite_status(db_path: Path) -> Non
     assert (bill["status_raw"], bill["current_stage"]) == ("排入院會", "withdrawn")
 
 
+def test_promulgation_follows_third_reading(db_path: Path) -> None:
+    # 1051004070200200 (內政部組織法 §18): lis 三讀 2017-05-26, lis version 106年6月14日公布
+    timeline = query(db_path, "bill_timeline", bill_no="1051004070200200")
+    rows = [r for r in timeline if r["origin"] != "field" and not r["gone_at"]]
+    assert [r["stage"] for r in timeline if r["gone_at"]] == ["expired"]  # undone, kept
+    assert [(r["stage"], r["on"]) for r in rows[-2:]] == [
+        ("third-reading", "2017-05-26"),
+        ("promulgated", "2017-06-14"),
+    ]
+    assert "中華民國106年6月14日公布" in rows[-1]["note"]
+
+
 # --- 5, 6: health and names ------------------------------------------------------------------
 
 

@@ -263,3 +263,74 @@ def test_sponsors_linked_to_legislators_across_spellings(tmp_path: Path, replay_
     [d] = rows(path, "SELECT readings FROM disagreements WHERE field = 'sponsors'")
     opendata_reading = [r for r in json.loads(d["readings"]) if r["source"] == "opendata"][0]
     assert opendata_reading["value"] == "王育敏、鄭天財"
+
+
+def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, samples_dir: Path) -> None:
+    """SYNTHETIC flow entry: the CIO bill never passed. A copy of its record is given a 三讀 on
+    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it."""
+    from pipelines.store_moj import store_law_text
+    from scrapers.items import LawTextItem
+
+    path = tmp_path / "m.db"
+    cio = "1051006070201100"
+    record = copy.deepcopy(replay_data.bills[cio])
+    record["議案流程"].append(
+        {"日期": ["2022-01-04"], "狀態": "三讀", "會期": "10-04-15", "院會/委員會": "院會"}
+    )
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(cio, record, prov(f"http://replay/v2/bills/{cio}", "tw_ly_bills")))
+    pipeline.close_spider()
+    moj = json.loads(
+        (samples_dir / "law.moj.gov.tw/mojLawSplitJSON_split_ch_A0010032.json").read_text("utf-8")
+    )
+    db = open_db(path)
+    assert (
+        store_law_text(
+            db, LawTextItem("A0010032", moj, prov("http://replay/moj/ch/A0010032.json", "tw_law_moj"))
+        )
+        == []
+    )
+    # lis lists the same promulgation a day later (SYNTHETIC): MOJ wins, the ledger keeps both
+    db["lis_law_versions"].insert(
+        {
+            "law_code": "01010",
+            "seq": 1,
+            "law_name": "行政院組織法",
+            "text_raw": "中華民國111年1月20日公布",
+            "action": "公布",
+            "on": "2022-01-20",
+            "source": "lis",
+            "source_url": "http://replay/lis/01010.json",
+            "fetched_at": "2026-11-26T01:00:00Z",
+            "content_sha256": "cd" * 32,
+        }
+    )
+    reconcile(db, TODAY)
+    db.close()
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'promulgated'", [cio])
+    assert (row["seq"], row["origin"], row["on"], row["source"]) == (1200, "derived", "2022-01-19", "moj")
+    assert "2022-01-04" in row["note"] and row["source_url"] == "http://replay/moj/ch/A0010032.json"
+    assert rows(path, "SELECT current_stage FROM bills")[0]["current_stage"] == "promulgated"
+    [d] = rows(path, "SELECT * FROM disagreements WHERE field = 'promulgated_on'")
+    assert (d["summary"], d["chosen_source"]) == ("moj: 2022-01-19 | lis: 2022-01-20", "moj")
+    [src] = rows(path, "SELECT * FROM stage_sources WHERE seq = 1200")
+    assert (src["source"], src["role"]) == ("moj", "evidence")
+
+
+def test_no_promulgation_without_third_reading(
+    tmp_path: Path, replay_data: ReplayData, samples_dir: Path
+) -> None:
+    from pipelines.store_moj import store_law_text
+    from scrapers.items import LawTextItem
+
+    path = tmp_path / "n.db"
+    store(path, replay_data, "1051006070201100")  # never passed: MOJ's 2022 version is not its
+    moj = json.loads(
+        (samples_dir / "law.moj.gov.tw/mojLawSplitJSON_split_ch_A0010032.json").read_text("utf-8")
+    )
+    db = open_db(path)
+    store_law_text(db, LawTextItem("A0010032", moj, prov("http://replay/moj/ch/A0010032.json", "tw_law_moj")))
+    reconcile(db, TODAY)
+    db.close()
+    assert rows(path, "SELECT * FROM stages WHERE stage = 'promulgated'") == []
