@@ -92,7 +92,7 @@ class BlockPageRetryMiddleware:
         settings = crawler.settings
         self.base = settings.getfloat("BACKOFF_BASE_SECONDS", 2.0)
         self.cap = settings.getfloat("BACKOFF_MAX_SECONDS", 120.0)
-        self.max_retry_times = settings.getint("RETRY_TIMES", 2)
+        self.max_retry_times = settings.getint("BLOCK_PAGE_RETRY_TIMES", 2)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BlockPageRetryMiddleware:

@@ -76,6 +76,10 @@ TW_LAW_MOJ_URLS = ["https://law.moj.gov.tw/api/Ch/Law/JSON"]
 # Laws kept from a bulk export: 行政院組織法 (A0010032).
 TW_LAW_MOJ_PCODES = ["A0010032"]
 
+# A 200 block page or placeholder is retried this many times with the same backoff, then recorded
+# as a problem: a placeholder rarely changes within minutes, so fewer tries than for a 5xx.
+BLOCK_PAGE_RETRY_TIMES = 2
+
 # --- every source: terms (屆) the crawl follows or knowingly skips (openstates' session drift) ---
 # A source listing a term in neither list fails the crawl: upstream moved on and nobody decided.
 TRACKED_TERMS = [9, 10, 11]

@@ -66,3 +66,29 @@ def crawled_db(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer) -
 @pytest.fixture
 def db(crawled_db: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(crawled_db)
+
+
+@pytest.fixture(scope="session")
+def cli_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> tuple[Path, str]:
+    """`billtracker crawl --replay` of every spider (real CLI), shared read-only by the end-to-end
+    tests: (database, the CLI's stderr)."""
+    db_path = tmp_path_factory.mktemp("e2e") / "billtracker.db"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billtracker.cli",
+            "crawl",
+            "--replay",
+            str(samples_dir),
+            "--db",
+            str(db_path),
+            "--today",
+            TODAY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return db_path, result.stderr

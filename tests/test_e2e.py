@@ -6,39 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from billtracker.serving import datasette_app
-from tests.conftest import CIO_BILL, TODAY
+from tests.conftest import CIO_BILL
 
 
 @pytest.fixture(scope="module")
-def cli_db(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Path:
-    db_path = tmp_path_factory.mktemp("e2e") / "billtracker.db"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billtracker.cli",
-            "crawl",
-            "--replay",
-            str(samples_dir),
-            "--db",
-            str(db_path),
-            "--today",
-            TODAY,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "28 bills" in result.stderr  # the CLI's closing summary line
+def cli_db(cli_crawl: tuple[Path, str]) -> Path:
+    db_path, stderr = cli_crawl  # one `billtracker crawl --replay` shared with test_e2e_sources
+    assert "28 bills" in stderr  # the CLI's closing summary line
     return db_path
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,32 +14,14 @@ import pytest
 
 from billtracker.replay import ReplayServer
 from billtracker.serving import datasette_app
-from tests.conftest import CIO_BILL, TODAY, run_crawl
+from tests.conftest import CIO_BILL, run_crawl
 
 
 @pytest.fixture(scope="module")
-def db_path(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("e2e_sources") / "billtracker.db"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billtracker.cli",
-            "crawl",
-            "--replay",
-            str(samples_dir),
-            "--db",
-            str(path),
-            "--today",
-            TODAY,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+def db_path(cli_crawl: tuple[Path, str]) -> Path:
+    path, stderr = cli_crawl  # the same real CLI crawl test_e2e checks
     for spider in ("tw_ly_bills", "tw_ly_ppg", "tw_ly_opendata", "tw_ly_lis"):
-        assert f"crawl: {spider} ->" in result.stderr
+        assert f"crawl: {spider} ->" in stderr
     return path
 
 
