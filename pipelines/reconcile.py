@@ -91,6 +91,7 @@ class Reconciler:
         self.today = today
         self.now = utc_now()
         self.counts: dict[str, int] = defaultdict(int)
+        self._found: dict[str, set[str]] = {}  # bill -> fields found in disagreement this run
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -239,6 +240,7 @@ class Reconciler:
         self.ledger(bill, readings)
         self.derive_promulgation(bill_no)
         self.recompute_stage(bill)
+        self.settle_the_rest(bill_no)
 
     def propagate_merged(self, bill_no: str) -> None:
         stored = [r for r in self._third_readings([bill_no]) if r["seq"] != MERGED_SEQ]
@@ -507,8 +509,6 @@ class Reconciler:
         for field, pairs in fields.items():
             if len({key for _, key in pairs}) > 1:
                 self.disagree(bill_no, field, [reading for reading, _ in pairs], field)
-            else:
-                self.settle(bill_no, field)
             chosen = best(field, [(reading["source"], reading["value"]) for reading, _ in pairs])
             if chosen and field in ("title", "filed_on") and bill[field] != chosen[1]:
                 updates[field] = chosen[1]
@@ -546,9 +546,20 @@ class Reconciler:
             [self.now, bill_no, field, keep],
         )
 
+    def settle_the_rest(self, bill_no: str) -> None:
+        """Open disagreements of this bill that this run no longer found (the sources now agree,
+        or a field stopped being reported) are superseded: kept, no longer current."""
+        found = self._found.get(bill_no, set())
+        rows = list(self.db["disagreements"].rows_where("bill_no = ? AND superseded_at IS NULL", [bill_no]))
+        for row in rows:
+            if row["field"] not in found:
+                self.db["disagreements"].update(row["id"], {"superseded_at": self.now})
+                self.counts["disagreements_settled"] += 1
+
     def disagree(
         self, bill_no: str, field: str, readings: list[dict[str, Any]], precedence_field: str
     ) -> None:
+        self._found.setdefault(bill_no, set()).add(field)
         sha = readings_sha(readings)
         self.settle(bill_no, field, keep=sha)
         existing = next(

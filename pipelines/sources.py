@@ -64,7 +64,10 @@ def source_bill_rows(item: SourceBillItem) -> tuple[dict[str, Any], list[dict[st
         "record": json.dumps(item.record, ensure_ascii=False),
         **prov_cols(item.provenance),
     }
-    bill["record_sha256"] = record_hash({k: v for k, v in bill.items() if k not in {"fetched_at"}})
+    # Content only: the same rows from the CSV and then the JSON download (other URL, same facts)
+    # are one reading, so the second is a no-op and a re-crawl writes nothing.
+    provenance_cols = {"source_url", "fetched_at", "content_sha256"}
+    bill["record_sha256"] = record_hash({k: v for k, v in bill.items() if k not in provenance_cols})
     stages = []
     for seq, entry in enumerate(item.flow, start=1):
         raw = clean_status(str(entry.get("status_raw") or ""))
@@ -136,23 +139,38 @@ class SourcePipeline:
             self.store_legislator(item)
         return item
 
+    def record_problem(self, item: SourceBillItem, kind: str, message: str) -> None:
+        """One row per distinct problem; seen again on a later crawl, it is counted (`times`)."""
+        assert self.db is not None
+        now, url = utc_now(), item.provenance.source_url
+        seen = next(
+            self.db["problems"].rows_where(
+                "kind = ? AND message = ? AND url = ? AND bill_no IS ?", [kind, message, url, item.bill_no]
+            ),
+            None,
+        )
+        if seen is not None:
+            self.db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
+            return
+        self.db["problems"].insert(
+            {
+                "recorded_at": now,
+                "spider": item.provenance.spider,
+                "kind": kind,
+                "message": message,
+                "url": url,
+                "bill_no": item.bill_no,
+                "detail": "{}",
+                "last_seen_at": now,
+                "times": 1,
+            }
+        )
+
     def store_source_bill(self, item: SourceBillItem) -> None:
         assert self.db is not None
         bill, stages, problems = source_bill_rows(item)
         for message in problems:
-            self.db["problems"].insert(
-                {
-                    "recorded_at": utc_now(),
-                    "spider": item.provenance.spider,
-                    "kind": "unknown-stage",
-                    "message": message,
-                    "url": item.provenance.source_url,
-                    "bill_no": item.bill_no,
-                    "detail": "{}",
-                    "last_seen_at": utc_now(),
-                    "times": 1,
-                }
-            )
+            self.record_problem(item, "unknown-stage", message)
         table = self.db["source_bills"]
         existing = next(table.rows_where("source = ? AND source_key = ?", [item.source, item.key]), None)
         if existing and existing["record_sha256"] == bill["record_sha256"]:

@@ -163,6 +163,11 @@ def test_status_disagreement_is_recorded_not_overwritten(tmp_path: Path, replay_
         "lyapi: 排入院會 | opendata: 撤回",
     ]
     assert ledger[0]["superseded_at"] and ledger[1]["superseded_at"] is None
+    # the sources come to agree: no disagreement is current any more, none is deleted
+    sources(path, opendata(bill_no, "排入院會"))
+    run(path)
+    ledger = rows(path, "SELECT superseded_at FROM disagreements WHERE field = 'status'")
+    assert len(ledger) == 2 and all(r["superseded_at"] for r in ledger)
 
 
 def test_lis_resolved_by_proposal_number(tmp_path: Path, replay_data: ReplayData) -> None:
