@@ -339,3 +339,25 @@ def test_no_promulgation_without_third_reading(
     reconcile(db, TODAY)
     db.close()
     assert rows(path, "SELECT * FROM stages WHERE stage = 'promulgated'") == []
+
+
+def test_third_reading_recorded_on_a_stored_report(tmp_path: Path, replay_data: ReplayData) -> None:
+    """SYNTHETIC report record: the report 1050926070300100 is not in the samples. A copy of
+    1050219070203400's record renamed to it (its flow ends 三讀 2016-11-18) stands in for it."""
+    path = tmp_path / "r.db"
+    report = copy.deepcopy(replay_data.bills[MERGED])
+    report.update({"議案編號": REPORT, "關連議案": [], "議案名稱": "本院司法及法制委員會報告併案審查…案。"})
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(REPORT, report, prov(f"http://replay/v2/bills/{REPORT}", "tw_ly_bills")))
+    record = copy.deepcopy(replay_data.bills[COMPANION])
+    pipeline.process_item(
+        BillItem(COMPANION, record, prov(f"http://replay/v2/bills/{COMPANION}", "tw_ly_bills"))
+    )
+    pipeline.close_spider()
+    run(path)
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
+    assert f"recorded on the report {REPORT}" in row["note"] and row["on"] == "2016-11-18"
+    assert row["source_url"] == f"http://replay/v2/bills/{REPORT}"
+    # a report is never itself a "merged proposal": it gets no derived row
+    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [REPORT]) == []
