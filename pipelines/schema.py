@@ -183,5 +183,6 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+import pipelines.schema_articles  # noqa: E402,F401  (issue 5: articles, search_texts)
 import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)
 import pipelines.schema_sources  # noqa: E402,F401

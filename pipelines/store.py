@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from scrapy.crawler import Crawler
 
+from pipelines.articles import article_rows
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
+from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
@@ -174,10 +176,48 @@ class StorePipeline:
         existing = next(table.rows_where("bill_no = ?", [item.bill_no]), None)
         if existing and existing["record_sha256"] == norm.bill["record_sha256"]:
             self.counts["noop"] += 1
+            if not self.db["search_texts"].count_where("bill_no = ?", [item.bill_no]):
+                # Stored before articles and search keys existed: add them once.
+                with self.db.atomic():
+                    self._write_articles(item, norm)
             return
         with self.db.atomic():
             self._write(norm, existing)
+            self._write_articles(item, norm)
         self.counts["updated" if existing else "inserted"] += 1
+
+    def _write_articles(self, item: BillItem, norm: NormalisedBill) -> None:
+        """Articles from the 對照表 (or the title) and the bill's search keys; an article upstream
+        stops listing is marked gone_at, never deleted."""
+        assert self.db is not None
+        db, bill_no = self.db, item.bill_no
+        prov = {k: norm.bill[k] for k in ("source", "source_url", "fetched_at", "content_sha256")}
+        rows, problems = article_rows(bill_no, item.record, norm.laws, prov)
+        for p in problems:
+            self.record_problem(
+                item.provenance.spider, p.kind, p.message, item.provenance.source_url, bill_no, p.detail
+            )
+        stored = {r["seq"]: r for r in db["articles"].rows_where("bill_no = ?", [bill_no])}
+        stored_table = [r for r in stored.values() if r["origin"] == "table" and not r["gone_at"]]
+        if stored_table and not any(r["origin"] == "table" for r in rows):
+            # Less than we had: a record that lost its 對照表 must not replace the stored text.
+            self.record_problem(
+                item.provenance.spider,
+                "table-vanished",
+                f"{bill_no}: upstream lists no 對照表 now; kept {len(stored_table)} stored article rows",
+                item.provenance.source_url,
+                bill_no,
+            )
+            rows = list(stored.values())
+        if rows:
+            db["articles"].upsert_all(rows, pk=("bill_no", "seq"))
+        now = utc_now()
+        for seq, row in stored.items():
+            if seq >= len(rows) and not row["gone_at"]:
+                db["articles"].update((bill_no, seq), {"gone_at": now})
+        live = [r for r in rows if not r.get("gone_at")]
+        db["search_texts"].delete_where("bill_no = ?", [bill_no])
+        db["search_texts"].insert_all(search_rows(norm.bill, live), pk=("bill_no", "field"))
 
     def _write(self, norm: NormalisedBill, existing: dict[str, Any] | None) -> None:
         assert self.db is not None

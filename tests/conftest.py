@@ -92,3 +92,10 @@ def cli_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> tu
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return db_path, result.stderr
+
+
+@pytest.fixture(scope="session")
+def full_crawled_db(cli_crawl: tuple[Path, str]) -> Path:
+    """Every spider in crawl order, as `billtracker crawl` runs them; shared by the page tests
+    (issue 5), which read it only. The same crawl as the end-to-end tests' (one run, not two)."""
+    return cli_crawl[0]

@@ -1,0 +1,1 @@
+"""billtracker's Datasette plugins, registered through the `datasette` entry point in pyproject.toml."""

@@ -1,0 +1,78 @@
+"""One search over bill titles, 案由 and article text, blind to Traditional/Simplified.
+
+Both the stored keys and the query go through the same per-character t2s map
+(pipelines/search_keys.py), which keeps lengths: a hit's position in the key is its position
+in the published text, so the snippet shows the text as published.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from billtracker.dbread import has_table, rows
+from pipelines.search_keys import search_key
+
+FIELD_LABELS = {"title": "議案名稱", "reason": "案由", "articles": "條文"}
+
+
+def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
+    at = key.find(needle)
+    if at < 0:
+        return Markup(escape(text[: width * 2]))
+    start, end = max(at - width, 0), at + len(needle) + width
+    return Markup(
+        ("…" if start else "")
+        + str(escape(text[start:at]))
+        + f"<mark>{escape(text[at : at + len(needle)])}</mark>"
+        + str(escape(text[at + len(needle) : end]))
+        + ("…" if end < len(text) else "")
+    )
+
+
+def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Bills matching q in any field: FTS5 trigram for 3+ characters, LIKE below that."""
+    needle = search_key(q.strip())
+    if not needle or not has_table(conn, "search_texts"):
+        return []
+    if len(needle) >= 3:
+        phrase = '"' + needle.replace('"', '""') + '"'
+        hits = rows(
+            conn,
+            "select s.bill_no, s.field, s.text, s.key from search_texts s "
+            "where s.rowid in (select rowid from search_texts_fts where search_texts_fts match ?)",
+            [phrase],
+        )
+    else:
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        hits = rows(
+            conn,
+            "select bill_no, field, text, key from search_texts where key like ? escape '\\'",
+            [f"%{escaped}%"],
+        )
+    by_bill: dict[str, dict[str, Any]] = {}
+    for h in hits:
+        entry = by_bill.setdefault(h["bill_no"], {"bill_no": h["bill_no"], "matches": []})
+        entry["matches"].append(
+            {
+                "field": h["field"],
+                "label": FIELD_LABELS.get(h["field"], h["field"]),
+                "snippet": snippet(h["text"], h["key"], needle),
+            }
+        )
+    if not by_bill:
+        return []
+    marks = ",".join("?" * len(by_bill))
+    bills = rows(
+        conn,
+        f"""select bill_no, title, term, proposer_text, current_stage, current_stage_label, current_stage_on
+            from bills where bill_no in ({marks}) order by current_stage_on desc, bill_no limit ?""",
+        [*by_bill, limit],
+    )
+    for b in bills:
+        b["matches"] = sorted(
+            by_bill[b["bill_no"]]["matches"], key=lambda m: list(FIELD_LABELS).index(m["field"])
+        )
+    return bills

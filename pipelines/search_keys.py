@@ -1,0 +1,43 @@
+"""Search keys that ignore Traditional/Simplified: every character mapped through OpenCC's t2s.
+
+Character by character on purpose: phrase-level conversion rewrites words (a query that cuts a
+phrase in two would then convert differently from the text it is cut from), while a per-character
+map gives a substring of the text the same key as the text's own substring. Stored text stays
+as published; only the `search_texts.key` column is converted.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import opencc
+
+_T2S = opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def _char(ch: str) -> str:
+    out = _T2S.convert(ch)
+    return out if len(out) == 1 else ch
+
+
+def search_key(text: str | None) -> str:
+    """'行政院資訊總處' -> '行政院资讯总处'; Simplified input maps to itself."""
+    return "".join(_char(ch) for ch in (text or ""))
+
+
+def search_rows(bill: dict[str, Any], articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per searchable field of a bill: title, 案由, the text of its articles."""
+    article_text = "\n".join(
+        part
+        for a in articles
+        for part in (a.get("article_no"), a.get("text"), a.get("current"), a.get("explanation"))
+        if part
+    )
+    fields = {"title": bill.get("title"), "reason": bill.get("reason"), "articles": article_text}
+    return [
+        {"bill_no": bill["bill_no"], "field": name, "text": value, "key": search_key(value)}
+        for name, value in fields.items()
+        if value
+    ]
