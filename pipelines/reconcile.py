@@ -109,14 +109,26 @@ class Reconciler:
     # --- 1, 2 ---------------------------------------------------------------------------------
 
     def resolve_source_bills(self) -> None:
-        by_proposal = {
-            r["proposal_no"]: r["bill_no"]
-            for r in self.db.query("SELECT bill_no, proposal_no FROM bills WHERE proposal_no != ''")
-        }
-        for row in list(self.db["source_bills"].rows_where("bill_no IS NULL OR bill_no = ''")):
-            bill_no = by_proposal.get(row["proposal_no"])
-            if bill_no:
-                self.db["source_bills"].update((row["source"], row["source_key"]), {"bill_no": bill_no})
+        """lis records -> billNo by 提案編號; when a 提案編號 covers several drafts (70委20031) or
+        several bills, only the one whose title matches is resolved, never a guess."""
+        bills_by_no: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in self.db.query("SELECT bill_no, proposal_no, title FROM bills WHERE proposal_no != ''"):
+            bills_by_no[r["proposal_no"]].append(r)
+        pending = list(self.db["source_bills"].rows_where("bill_no IS NULL OR bill_no = ''"))
+        sharing: dict[str, int] = defaultdict(int)
+        for r in self.db.query("SELECT proposal_no FROM source_bills WHERE source = 'lis'"):
+            sharing[r["proposal_no"]] += 1
+        for row in pending:
+            candidates = bills_by_no.get(row["proposal_no"], [])
+            if len(candidates) == 1 and sharing[row["proposal_no"]] <= 1:
+                match = candidates
+            else:
+                key = title_key(row["title"])
+                match = [b for b in candidates if key and key == title_key(b["title"])]
+            if len(match) == 1:
+                self.db["source_bills"].update(
+                    (row["source"], row["source_key"]), {"bill_no": match[0]["bill_no"]}
+                )
                 self.counts["resolved"] += 1
 
     def create_missing_bills(self) -> None:
@@ -345,6 +357,11 @@ class Reconciler:
             f"derived: {chosen['what']} ({chosen['on']}), the first promulgation of law "
             f"{chosen['law_code']} after the 三讀 of {passed[0]['on']}"
         )
+        existing = next(
+            self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, PROMULGATED_SEQ]), None
+        )
+        if existing and (existing["note"], existing["source_url"]) == (note, chosen["source_url"]):
+            return  # already derived from the same evidence
         self.db["stages"].upsert(
             {
                 "bill_no": bill_no,

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import sqlite_utils
 
 from billtracker.replay import ReplayServer
 from billtracker.serving import datasette_app
-from tests.conftest import CIO_BILL, run_crawl
+from tests.conftest import CIO_BILL, TODAY, run_crawl
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +177,39 @@ def test_term_drift_fails_the_crawl_loudly(tmp_path: Path, replay: ReplayServer)
     assert result.returncode == 1
     assert "crawl failed: opendata lists term 9" in result.stdout
     assert "neither track (TRACKED_TERMS) nor ignore (IGNORED_TERMS)" in result.stdout
+
+
+def test_crawling_everything_again_changes_nothing(db_path: Path, samples_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "again.db"
+    shutil.copy(db_path, copy)
+    queries = {
+        "stages": 'select bill_no, seq, stage, "on", gone_at is null from stages order by 1, 2',
+        "stage_sources": "select bill_no, seq, source, role from stage_sources order by 1, 2, 3",
+        "disagreements": "select id, bill_no, field, summary, superseded_at is null from disagreements "
+        "order by id",
+        "source_bills": "select source, source_key, bill_no, record_sha256 from source_bills order by 1, 2",
+        "bills": "select bill_no, current_stage, current_stage_on, title, filed_on, sources from bills "
+        "order by 1",
+        "sponsors": "select bill_no, role, seq, legislator_id from sponsors order by 1, 2, 3",
+    }
+    before = {k: list(sqlite_utils.Database(copy).execute(q).fetchall()) for k, q in queries.items()}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billtracker.cli",
+            "crawl",
+            "--replay",
+            str(samples_dir),
+            "--db",
+            str(copy),
+            "--today",
+            TODAY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = {k: list(sqlite_utils.Database(copy).execute(q).fetchall()) for k, q in queries.items()}
+    assert after == before

@@ -361,3 +361,33 @@ def test_third_reading_recorded_on_a_stored_report(tmp_path: Path, replay_data: 
     assert row["source_url"] == f"http://replay/v2/bills/{REPORT}"
     # a report is never itself a "merged proposal": it gets no derived row
     assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [REPORT]) == []
+
+
+def test_shared_proposal_number_resolved_by_title_only(tmp_path: Path, replay_data: ReplayData) -> None:
+    """One 提案編號 can cover several drafts (lis 70委20031); here a SYNTHETIC second lis record
+    shares the CIO bill's 70委19631: only the record whose title matches is linked."""
+    path = tmp_path / "t.db"
+    cio = "1051006070201100"
+    store(path, replay_data, cio)
+
+    def lis(key: str, title: str) -> SourceBillItem:
+        return SourceBillItem(
+            source="lis",
+            key=key,
+            bill_no=None,
+            provenance=prov("http://replay/bills_9.json", "tw_ly_lis"),
+            term="09",
+            proposal_no="70委19631",
+            title=title,
+        )
+
+    sources(
+        path,
+        lis("1", "行政院組織法第六條條文修正草案"),
+        lis("2", "中央行政機關組織基準法第二十九條條文修正草案"),
+    )
+    run(path)
+    assert {r["source_key"]: r["bill_no"] for r in rows(path, "SELECT * FROM source_bills")} == {
+        "1": cio,
+        "2": None,
+    }

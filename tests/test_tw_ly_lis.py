@@ -60,19 +60,26 @@ def test_law_histories(results: list) -> None:
 
 
 def test_cio_bill_progress(results: list) -> None:
-    [cio] = [i for i in of(SourceBillItem, results) if i.key == "70委19631"]
+    [cio] = [i for i in of(SourceBillItem, results) if i.proposal_no == "70委19631"]
+    assert cio.key == "0028282"  # lis' 系統號: one 提案編號 can cover several drafts
     assert cio.bill_no is None and cio.proposal_no == "70委19631"  # resolved later via 提案編號
     assert (cio.status_on_raw, cio.status_raw, cio.filed_on_raw) == ("1060322", "委員會審議中", "1051014")
     assert cio.proposers == ["許毓仁"] and len(cio.cosponsors) == 19
 
 
 def test_companion_of_merged_review_says_third_reading(results: list) -> None:
-    [row] = [i for i in of(SourceBillItem, results) if i.key == "647委19331"]  # 1050616070200500
+    [row] = [i for i in of(SourceBillItem, results) if i.proposal_no == "647委19331"]  # 1050616070200500
     assert (row.status_on_raw, row.status_raw) == ("1051118", "三讀")
 
 
 def test_every_record_read(results: list) -> None:
-    assert len(of(SourceBillItem, results)) == 289 and of(ProblemItem, results) == []
+    items = of(SourceBillItem, results)
+    assert len(items) == 289 == len({i.key for i in items}) and of(ProblemItem, results) == []
+    package = [i.title for i in items if i.proposal_no == "70委20031"]  # one 提案編號, two drafts
+    assert sorted(package) == [
+        "中央行政機關組織基準法第二十九條及第三十條條文修正草案",
+        "行政院組織法第三條及第四條條文修正草案",
+    ]
 
 
 def test_missing_history_is_an_error() -> None:

@@ -6,7 +6,8 @@ mirrors that scraped it (settings TW_LY_LIS_BASE, default raw.githubusercontent.
   進度, 會議日期 (ROC), 立法紀錄 (gazette reference and link), 主提案, 關係文書;
 - thewayiam/twly_fileHandler: lis' 法律提案 search per term -- 提案編號 (70委19631), 提案日期,
   主提案/連署提案, and 進度 ("1060322   委員會審議中": the latest status and its date).
-A lis bill has no billNo; reconcile resolves it through 提案編號.
+A lis bill has no billNo; reconcile resolves it through 提案編號 (and the title, when one 提案編號
+covers several drafts).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ class TwLyLisSpider(SourceSpider):
             on, status = split_progress(str(rec.get("進度") or ""))
             yield SourceBillItem(
                 source=self.source,
-                key=number,
+                # One 提案編號 can cover a package of drafts (70委20031: 行政院組織法 and 中央行政機關
+                # 組織基準法), so lis' own record number 系統號 is the key.
+                key=str(rec.get("系統號") or "").strip() or number,
                 bill_no=None,
                 provenance=prov,
                 term=term,
