@@ -138,4 +138,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(reconcile_command)
 
 
-__all__ = ["record", "register"]
+__all__ = ["record", "record_command", "reconcile_command", "register"]

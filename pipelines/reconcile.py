@@ -179,14 +179,17 @@ class Reconciler:
                     )
         titles = {r["bill_no"]: r["title"] for r in self.db.query("SELECT bill_no, title FROM bills")}
         reports: dict[str, str] = {}
+        report_urls: dict[str, str] = {}  # where the report's title was read
         links: dict[tuple[str, str], dict[str, Any]] = {}
         for r in related:
             a, b = r["bill_no"], r["related_bill_no"]
             if is_report(b) and not is_report(a):
                 reports.setdefault(b, r["related_title"] or titles.get(b, ""))
+                report_urls.setdefault(b, r["source_url"])
                 links[(b, a)] = {"evidence": f"關連議案 of {a}", "source_url": r["source_url"]}
             elif is_report(a) and not is_report(b):
                 reports.setdefault(a, titles.get(a, ""))
+                report_urls.setdefault(a, r["source_url"])
                 links[(a, b)] = {"evidence": f"關連議案 of {a}", "source_url": r["source_url"]}
         # The report's title names who it merges: match them to bills by proposer and headcount.
         candidates = {r["related_bill_no"]: r["related_title"] for r in related}
@@ -204,7 +207,7 @@ class Reconciler:
                     if tag in (bill_title or "") or tag in proposer_text.get(bill_no, ""):
                         links[(report, bill_no)] = {
                             "evidence": f"report title names 委員{tag}",
-                            "source_url": "",
+                            "source_url": report_urls.get(report, ""),
                         }
         for (report, bill_no), link in links.items():
             self.db["merged_reviews"].upsert(

@@ -107,6 +107,7 @@ def test_merged_bill_third_reading_with_companions(db_path: Path) -> None:
         ("2016-11-18", "flow")
     ]
     merged = table(db_path, "merged_reviews", report_bill_no="1050926070300100")
+    assert all(r["source_url"].startswith("http://127.0.0.1:") for r in merged)  # provenance of each link
     assert {"1050219070203400", "1050616070200500", "1050706070201000", "1050815070200100"} <= {
         r["bill_no"] for r in merged
     }
