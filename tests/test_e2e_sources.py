@@ -59,7 +59,7 @@ def test_one_row_per_bill_whatever_the_number_of_sources(db_path: Path) -> None:
 
 
 def test_each_stage_lists_every_source_with_its_url(db_path: Path) -> None:
-    stages = {r["stage"]: r for r in query(db_path, "stage_sources", bill_no=CIO_BILL)}
+    stages = {r["stage"]: r for r in query(db_path, "timeline_sources", bill_no=CIO_BILL)}
     listed = json.loads(stages["committee-listed"]["source_urls"])
     assert {(s["source"], s["role"]) for s in listed} == {
         ("lyapi", "stored"),
@@ -82,6 +82,9 @@ def test_disagreements_newest_first_with_every_reading(db_path: Path) -> None:
     assert len(rows) >= 20
     assert [r["detected_at"] for r in rows] == sorted((r["detected_at"] for r in rows), reverse=True)
     [status] = query(db_path, "disagreements", bill_no="1061218070201500", field="status")
+    assert status["superseded_at"] is None
+    every = query(db_path, "disagreements", bill_no="1061218070201500", superseded="1")
+    assert len(every) >= 1 and all("superseded_at" in r for r in every)
     readings = {r["source"]: r for r in json.loads(status["readings"])}
     assert (readings["lyapi"]["value"], readings["opendata"]["value"]) == ("排入院會", "交付審查")
     assert all(r["fetched_at"] and r["source_url"] for r in readings.values())
