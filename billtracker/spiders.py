@@ -12,6 +12,7 @@ SPIDERS: dict[str, str] = {
     "tw_ly_ppg": "ppg.ly.gov.tw: the official bill list and detail pages (authority for stages)",
     "tw_ly_opendata": "data.ly.gov.tw: dataset 20 議案提案 (latest status), dataset 9 委員名單",
     "tw_ly_lis": "lis.ly.gov.tw (via mirrors): 立法歷程 of laws, bill 進度 by 提案編號",
+    "tw_ly_legislators": "ly.govapi.tw v2: legislator rosters per term (names across spellings)",
 }
 
 
@@ -28,4 +29,5 @@ def source_replay_settings(base_url: str) -> dict[str, str]:
         "TW_LY_OPENDATA_BASE": base_url,
         "TW_LY_LIS_BASE": base_url,
         "TW_LY_LIS_LAWS": "01011,01021,01050,01073,04401",
+        "TW_LY_LEGISLATOR_TERMS": "11",  # the only term the captured legislators cover
     }

@@ -97,6 +97,9 @@ TW_LY_OPENDATA_BASE = "https://data.ly.gov.tw"
 TW_LY_OPENDATA_FORMATS = ["CSV", "JSON"]
 TW_LY_OPENDATA_ROSTERS = True
 
+# --- tw_ly_legislators (ly.govapi.tw v2 /legislators): rosters of these terms ---
+TW_LY_LEGISLATOR_TERMS = [9, 10, 11]
+
 # --- tw_ly_lis (立法院法律系統) through its community mirrors (lis links expire) ---
 TW_LY_LIS_BASE = "https://raw.githubusercontent.com"
 # 立法歷程 per LY law code (kong0107/lis.ly, branch json).

@@ -24,7 +24,7 @@ from tests.conftest import CIO_BILL, TODAY, run_crawl
 @pytest.fixture(scope="module")
 def db_path(cli_crawl: tuple[Path, str]) -> Path:
     path, stderr = cli_crawl  # the same real CLI crawl test_e2e checks
-    for spider in ("tw_ly_bills", "tw_ly_ppg", "tw_ly_opendata", "tw_ly_lis"):
+    for spider in ("tw_ly_bills", "tw_ly_ppg", "tw_ly_opendata", "tw_ly_lis", "tw_ly_legislators"):
         assert f"crawl: {spider} ->" in stderr
     return path
 
@@ -160,7 +160,9 @@ def test_sponsors_are_legislators_across_spellings(db_path: Path) -> None:
     [tsai] = table(db_path, "sponsors", bill_no=CIO_BILL, name_raw="鄭天財Sra．Kacaw")
     assert tsai["legislator_id"] == "鄭天財"
     [person] = table(db_path, "legislators", id="鄭天財")
-    assert "鄭天財Sra．Kacaw" in json.loads(person["aliases"])
+    assert "鄭天財Sra．Kacaw" in json.loads(person["aliases"]) and json.loads(person["terms"]) == [9]
+    [han] = table(db_path, "legislators", id="韓國瑜")  # from the LYAPI roster (term 11)
+    assert (json.loads(han["terms"]), han["source"]) == ([11], "lyapi")
     linked = table(db_path, "sponsors", legislator_id="谷辣斯．尤達卡")
     assert linked and all(s["kind"] == "legislator" for s in linked)
     # caucuses are sponsors of their own kind (lis lists 時代力量黨團 as 主提案), never legislators

@@ -9,6 +9,8 @@ replay by changing only its base URL setting:
   BOM, trailing comma on every CSV line, JSON as concatenated objects). Dataset 9 (委員名單) is
   the verbatim recorded CSV.
 - lis: the kong0107/lis.ly law JSON files and the twly bills_9 extract, verbatim.
+- LYAPI legislators: the captured /v2/legislators?屆=11&page=1&limit=1 verbatim; any other page
+  is DERIVED from the two captured legislator records (the list's one and the detail's).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ PPG_FIXTURES = REPO_ROOT / "tests" / "files" / "ppg"
 LIS_DIR = "lis.ly.gov.tw"
 LEGISLATOR_CSV = "data.ly.gov.tw/ronnywang_data_legislator.csv"
 LIS_BILLS = "lis.ly.gov.tw/twly_bills_9.extract_organisational-laws.json"
+LEGISLATORS_LIST = "ly.govapi.tw_v2/ly-mcp_legislators_list.json"
+LEGISLATOR_DETAIL = "ly.govapi.tw_v2/ly-mcp_legislator_detail.json"
+LEGISLATORS_CAPTURED_QUERY = [("limit", "1"), ("page", "1"), ("屆", "11")]
 DATASET20_FIELDS = [
     "term",
     "sessionPeriod",
@@ -76,6 +81,25 @@ def dataset20_json(samples_dir: Path) -> bytes:
     return "\ufeff".encode() + text.encode("utf-8")
 
 
+@cache
+def legislator_pool(samples_dir: Path) -> tuple[dict, ...]:
+    listed = json.loads((samples_dir / LEGISLATORS_LIST).read_text(encoding="utf-8"))["legislators"]
+    detail = json.loads((samples_dir / LEGISLATOR_DETAIL).read_text(encoding="utf-8"))["data"]
+    return tuple(listed) + (detail,)
+
+
+def legislators(samples_dir: Path, query: list[tuple[str, str]]) -> Response:
+    """/v2/legislators: the capture for its own query, else the pool filtered by 屆 and paged."""
+    from .server import json_response, page_of  # the v2 paging rules, one implementation
+
+    if sorted(query) == LEGISLATORS_CAPTURED_QUERY:
+        return _file(samples_dir / LEGISLATORS_LIST, JSON_TYPE)
+    terms = [v for k, v in query if k == "屆"]
+    pool = [r for r in legislator_pool(samples_dir) if not terms or str(r.get("屆")) in terms]
+    header, page = page_of(pool, query)
+    return json_response(200, {**header, "filter": {"屆": terms} if terms else {}, "legislators": page})
+
+
 def _file(path: Path, content_type: str) -> Response:
     if not path.is_file():
         return 404, b"Not Found", {"Content-Type": "text/plain; charset=utf-8"}
@@ -104,6 +128,8 @@ def route_sources(samples_dir: Path, path: str, query: list[tuple[str, str]]) ->
     if path.startswith("/kong0107/lis.ly/json/"):
         code = path.rsplit("/", 1)[-1].removesuffix(".json")
         return _file(samples_dir / LIS_DIR / f"kong0107-lis.ly_json_{code}.json", JSON_TYPE)
+    if path == "/v2/legislators":
+        return legislators(samples_dir, query)
     if path == "/thewayiam/twly_fileHandler/master/bill/crawler/bills_9.json":
         return _file(samples_dir / LIS_BILLS, JSON_TYPE)
     return None
