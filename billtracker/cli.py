@@ -193,5 +193,9 @@ from billtracker.cli_sources import register  # noqa: E402  (issue 3: record, re
 
 register(cli)
 
+from billtracker.cli_fresh import register as _register_fresh  # noqa: E402  (issue 4)
+
+_register_fresh(cli)
+
 if __name__ == "__main__":
     cli()

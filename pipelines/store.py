@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 from scrapy.crawler import Crawler
 
+from pipelines import history
 from pipelines.articles import article_rows
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.schema import open_db
 from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
+from pipelines.watches import DEFAULT_WATCHES, BadWatch, load_watches, sync_watches
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
@@ -37,8 +39,11 @@ def taipei_today(frozen: str = "") -> date:
 
 
 class StorePipeline:
-    def __init__(self, db_path: str, today: date, crawler: Crawler | None = None) -> None:
+    def __init__(
+        self, db_path: str, today: date, crawler: Crawler | None = None, watches_path: str = ""
+    ) -> None:
         self.db_path = db_path
+        self.watches_path = watches_path or str(DEFAULT_WATCHES)
         self.today = today
         self.crawler = crawler
         self.counts = {"inserted": 0, "updated": 0, "noop": 0, "problems": 0, "laws": 0}
@@ -51,10 +56,22 @@ class StorePipeline:
             settings.get("BILLTRACKER_DB"),
             taipei_today(settings.get("BILLTRACKER_TODAY", "")),
             crawler,
+            settings.get("BILLTRACKER_WATCHES", ""),
         )
 
     def open_spider(self, spider: Any = None) -> None:
         self.db = open_db(self.db_path)
+        # Issue 4: the watch config decides which changes each watch's feed carries. A broken
+        # config is a problem row and the stored watches stay: it must not stop the crawl.
+        try:
+            sync_watches(self.db, load_watches(self.watches_path), utc_now())
+        except BadWatch as exc:
+            self.record_problem("billtracker", "bad-watch-config", str(exc), self.watches_path, None)
+
+    def run_id(self) -> int | None:
+        """The scrape_runs row of this crawl (set by pipelines.runs.RunRecorder), if any."""
+        stats = self.crawler.stats if self.crawler else None
+        return stats.get_value("billtracker/run_id") if stats else None
 
     def close_spider(self, spider: Any = None) -> None:
         c = self.counts
@@ -181,9 +198,11 @@ class StorePipeline:
                 with self.db.atomic():
                     self._write_articles(item, norm)
             return
+        before = history.snapshot(self.db, item.bill_no)
         with self.db.atomic():
             self._write(norm, existing)
             self._write_articles(item, norm)
+            history.record(self.db, item.bill_no, before, item.record, self.run_id(), utc_now())
         self.counts["updated" if existing else "inserted"] += 1
 
     def _write_articles(self, item: BillItem, norm: NormalisedBill) -> None:

@@ -55,6 +55,15 @@ ITEM_PIPELINES = {
 # `scrapy crawl` exits non-zero when a spider says the crawl failed (scrapers/commands/crawl.py).
 COMMANDS_MODULE = "scrapers.commands"
 
+# Issue 4: a scrape_runs row per crawl and a progress line every N seconds / N items.
+EXTENSIONS = {"pipelines.runs.RunRecorder": 500}
+# The scrape_runs row the job runner created for this crawl (0: the extension creates one).
+BILLTRACKER_RUN_ID = 0
+BILLTRACKER_PROGRESS_SECONDS = 10.0
+BILLTRACKER_PROGRESS_ITEMS = 100
+# Watch config synced into the `watches` table at the start of each crawl ("" = billtracker/watches.toml).
+BILLTRACKER_WATCHES = ""
+
 # Where items are stored. The CLI passes -s BILLTRACKER_DB=...
 BILLTRACKER_DB = "billtracker.db"
 # Frozen "today" (YYYY-MM-DD) for tests; empty means the real Asia/Taipei date.

@@ -99,3 +99,46 @@ def full_crawled_db(cli_crawl: tuple[Path, str]) -> Path:
     """Every spider in crawl order, as `billtracker crawl` runs them; shared by the page tests
     (issue 5), which read it only. The same crawl as the end-to-end tests' (one run, not two)."""
     return cli_crawl[0]
+
+
+# --- issue 4: two snapshots of the replay, crawled one after the other ---------------------------
+
+# Bills whose last 議案流程 entry snapshot A lacks: in B each gained exactly that stage.
+REWOUND = ["1051006070201100", "1051027070200800", "1050219070203400", "1060418070200100"]
+
+
+@pytest.fixture(scope="session")
+def history_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Iterator[dict]:
+    """Snapshot A crawled in full (its stderr kept), then B by an incremental job: the real
+    scheduler job function, crawl subprocesses and replay. Its own replay: it swaps the data."""
+    from billtracker.jobs import Job, RetryPolicy, run_job
+    from billtracker.replay.snapshots import rewind
+    from scrapers.tw_ly.responses import utc_now
+
+    db_path = tmp_path_factory.mktemp("history") / "billtracker.db"
+    with ReplayServer(samples_dir=samples_dir) as server:
+        snapshot_b = server.data
+        server.data, removed = rewind(snapshot_b, REWOUND)
+        started_a = utc_now()
+        first = run_crawl(db_path, server.base_url, extra_settings={"BILLTRACKER_PROGRESS_SECONDS": "0.2"})
+        assert first.returncode == 0, first.stderr[-3000:]
+        server.data = snapshot_b
+        seen = len(server.requests)
+        import time
+
+        time.sleep(1.1)  # detected_at has second resolution: B's changes start strictly later
+        started_b = utc_now()
+        settings = {**replay_settings(server.base_url), "BILLTRACKER_TODAY": TODAY}
+        job = Job("incremental", mode="incremental", queries=replay_queries())
+        run = run_job(job, db_path, settings, RetryPolicy(attempts=1))
+        yield {
+            "db": db_path,
+            "removed": removed,
+            "started_a": started_a,
+            "started_b": started_b,
+            "stderr_a": first.stderr,
+            "run_b": run,
+            "requests_b": server.requests[seen:],
+            "server": server,
+            "snapshot_b": snapshot_b,
+        }

@@ -1,0 +1,70 @@
+"""Bulk export: JSONL and CSV per table, a `VACUUM INTO` snapshot, and a manifest.
+
+The snapshot is a consistent copy taken while crawls may write (WAL); read replicas should serve
+it rather than the live file (Datasette's immutable mode ignores what is still in the WAL).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from scrapers.tw_ly.responses import utc_now
+
+SNAPSHOT = "billtracker.sqlite"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def exported_tables(db: sqlite_utils.Database) -> list[str]:
+    """Real tables: FTS indexes and their shadow tables are rebuilt from `bills`, not data."""
+    fts = {t for t in db.table_names() if (db[t].virtual_table_using or "").startswith("FTS")}
+    shadow = {t for t in db.table_names() if any(t.startswith(f"{f}_") for f in fts)}
+    return [t for t in db.table_names() if t not in fts | shadow and not t.startswith("sqlite_")]
+
+
+def export(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Write the export into out_dir (created) and return the manifest (also manifest.json)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    snapshot = out / SNAPSHOT
+    if snapshot.exists():
+        snapshot.unlink()  # VACUUM INTO refuses to overwrite
+    live = sqlite_utils.Database(db_path)
+    live.execute("VACUUM INTO ?", [str(snapshot)])
+    live.close()
+    # Everything below reads the snapshot, so the files agree with it and with each other.
+    db = sqlite_utils.Database(snapshot)
+    files: dict[str, Any] = {}
+    tables: dict[str, int] = {}
+    for table in exported_tables(db):
+        columns = [c.name for c in db[table].columns]
+        order = ", ".join(f"[{c}]" for c in db[table].pks) or "rowid"
+        rows = list(db.query(f"select * from [{table}] order by {order}"))
+        tables[table] = len(rows)
+        jsonl = out / f"{table}.jsonl"
+        with jsonl.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with (out / f"{table}.csv").open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    db.close()
+    for path in sorted(out.iterdir()):
+        if path.name != "manifest.json":
+            files[path.name] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    manifest = {"exported_at": utc_now(), "source": str(db_path), "tables": tables, "files": files}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return manifest

@@ -1,0 +1,154 @@
+"""Datasette plugin `billtracker_api`: the HTTP side of the public JSON API and feeds.
+
+- `changes_since` pages by keyset: when a page is full, a `Link: <...after_id=N>; rel="next"`
+  header points at the next one (canned queries cannot set headers themselves).
+- Cache-Control per kind of endpoint: API queries 60 s, feeds 5 min, `health` never cached.
+- `Access-Control-Expose-Headers: Link` so browsers (CORS is on) can read the paging header.
+- A feed with no entries yet (a new watch, a quiet committee) is an empty Atom feed, not the
+  HTTP 500 datasette-atom 0.9 gives when a query returns no rows (it takes max() of nothing).
+Registered through the `datasette` entry point `billtracker_api` in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import hookimpl
+
+# Must equal the LIMIT of the changes_since canned query (tests check both).
+CHANGES_PAGE_SIZE = 100
+API_QUERIES = {"bill_timeline", "law_bills", "search", "changes_since", "bills_at_stage", "committee_queue"}
+NO_CACHE_QUERIES = {"health"}
+API_MAX_AGE = 60
+FEED_MAX_AGE = 300
+
+
+def endpoint(path: str) -> tuple[str, str] | None:
+    """'/billtracker/changes_since.json' -> ('changes_since', 'json'); None for other paths."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2 or "." not in parts[1]:
+        return None
+    name, _, ext = parts[1].rpartition(".")
+    return (name, ext) if ext in {"json", "atom"} else None
+
+
+def cache_control(name: str, ext: str) -> bytes | None:
+    if name in NO_CACHE_QUERIES:
+        return b"no-store"
+    if ext == "atom":
+        return f"public, max-age={FEED_MAX_AGE}".encode()
+    if name in API_QUERIES:
+        return f"public, max-age={API_MAX_AGE}".encode()
+    return None
+
+
+def rows_of(body: bytes) -> list[dict[str, Any]]:
+    data = json.loads(body or b"null")
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        columns = data.get("columns") or []
+        return [r if isinstance(r, dict) else dict(zip(columns, r, strict=False)) for r in data["rows"]]
+    return []
+
+
+EMPTY_FEED_ERROR = b"max() arg is an empty sequence"
+
+
+def empty_feed(datasette: Any, scope: dict[str, Any], name: str) -> bytes:
+    """A valid Atom feed without entries, titled like the canned query."""
+    from datetime import UTC, datetime
+
+    from feedgen.feed import FeedGenerator
+
+    url = request_url(scope)
+    database = scope["path"].strip("/").split("/")[0]
+    queries = (datasette.metadata(database=database) or {}).get("queries") or {}
+    fg = FeedGenerator()
+    fg.id(url)
+    fg.link(href=url, rel="self")
+    fg.title(str((queries.get(name) or {}).get("title") or name))
+    fg.updated(datetime.now(UTC))
+    return fg.atom_str(pretty=True)
+
+
+def request_url(scope: dict[str, Any], query: str | None = None) -> str:
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"localhost").decode("latin-1")
+    qs = scope.get("query_string", b"").decode() if query is None else query
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{qs}" if qs else "")
+
+
+def next_link(scope: dict[str, Any], rows: list[dict[str, Any]]) -> bytes | None:
+    """The rel=next Link for a full page of changes_since, keyed on the last row's id."""
+    if len(rows) < CHANGES_PAGE_SIZE or "id" not in rows[-1]:
+        return None
+    params = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+    params = [(k, v) for k, v in params if k != "after_id"] + [("after_id", str(rows[-1]["id"]))]
+    return f'<{request_url(scope, urlencode(params))}>; rel="next"'.encode()
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    def wrap(app: Any) -> Any:
+        async def with_api_headers(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            found = endpoint(scope.get("path", "")) if scope.get("type") == "http" else None
+            control = cache_control(*found) if found else None
+            if control is None:
+                await app(scope, receive, send)
+                return
+            paging = found == ("changes_since", "json")
+            feed = found[1] == "atom"
+            start: dict[str, Any] = {}
+            chunks: list[bytes] = []
+
+            def headers_for(message: dict[str, Any], link: bytes | None) -> dict[str, Any]:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers.append((b"cache-control", control))
+                headers.append((b"access-control-expose-headers", b"Link"))
+                if link:
+                    headers.append((b"link", link))
+                return {**message, "headers": headers}
+
+            async def send_with_headers(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    status = message.get("status")
+                    if (paging and status == 200) or (feed and status == 500):
+                        start.update(message)  # hold the headers until the body is known
+                        return
+                    await send(headers_for(message, None))
+                    return
+                if start and message["type"] == "http.response.body":
+                    chunks.append(message.get("body", b""))
+                    if message.get("more_body"):
+                        return
+                    body = b"".join(chunks)
+                    link = None
+                    if feed and EMPTY_FEED_ERROR in body:
+                        body = empty_feed(datasette, scope, found[0])
+                        headers = [
+                            (b"content-type", b"application/xml; charset=utf-8"),
+                            (b"access-control-allow-origin", b"*"),
+                        ]
+                        start.update({"status": 200, "headers": headers})
+                    elif paging:
+                        try:
+                            link = next_link(scope, rows_of(body))
+                        except ValueError:
+                            link = None
+                    start_headers = [
+                        (k, v) for k, v in headers_for(start, link)["headers"] if k != b"content-length"
+                    ]
+                    start_headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": start_headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return with_api_headers
+
+    return wrap
