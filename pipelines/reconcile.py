@@ -249,6 +249,9 @@ class Reconciler:
 
     def reconcile_bill(self, bill: dict[str, Any]) -> None:
         bill_no = bill["bill_no"]
+        # stage_sources is derived from what is stored now: rebuilt for the bill on every run, so a
+        # source that stopped reporting an event no longer claims it.
+        self.db["stage_sources"].delete_where("bill_no = ?", [bill_no])
         self.propagate_merged(bill_no)
         readings = list(self.db["source_bills"].rows_where("bill_no = ?", [bill_no]))
         self.attach_sources(bill, readings)
@@ -263,6 +266,7 @@ class Reconciler:
             return
         found = self.merged_third_reading(bill_no)
         if found is None:
+            self.withdraw(bill_no, MERGED_SEQ, "the merged review's 三讀 is no longer stored")
             return
         evidence, report, how = found
         note = (
@@ -271,8 +275,25 @@ class Reconciler:
         )
         existing = next(self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, MERGED_SEQ]), None)
         same = existing and (existing["note"], existing["on"]) == (note, evidence["on"])
-        if same and not existing["gone_at"]:
-            return  # already derived from the same evidence
+        if not (same and not existing["gone_at"]):  # else: already derived from the same evidence
+            self._write_merged(bill_no, evidence, note)
+            self.counts["merged_third_readings"] += 1
+        self._stage_source(
+            bill_no, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
+        )
+
+    def withdraw(self, bill_no: str, seq: int, why: str) -> None:
+        """A derived row whose evidence is gone is marked gone_at (kept, never deleted)."""
+        row = next(
+            self.db["stages"].rows_where("bill_no = ? AND seq = ? AND gone_at IS NULL", [bill_no, seq]), None
+        )
+        if row is not None:
+            self.db["stages"].update(
+                (bill_no, seq), {"gone_at": self.now, "note": f"{row['note']}; evidence gone: {why}"}
+            )
+            self.counts["derived_withdrawn"] += 1
+
+    def _write_merged(self, bill_no: str, evidence: dict[str, Any], note: str) -> None:
         self.db["stages"].upsert(
             {
                 "bill_no": bill_no,
@@ -299,10 +320,6 @@ class Reconciler:
             },
             pk=("bill_no", "seq"),
         )
-        self._stage_source(
-            bill_no, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
-        )
-        self.counts["merged_third_readings"] += 1
 
     def promulgations(self, law_codes: list[str]) -> list[dict[str, Any]]:
         """Every promulgation of these laws: MOJ 沿革 (law_versions, tw_law_moj) and lis versions."""
@@ -335,6 +352,7 @@ class Reconciler:
             for r in self.db.query("SELECT law_code FROM bill_laws WHERE bill_no = ?", [bill_no])
         ]
         if not passed or not laws:
+            self.withdraw(bill_no, PROMULGATED_SEQ, "no third reading is stored")
             return
         third = date.fromisoformat(passed[0]["on"])
         candidates = [
@@ -343,6 +361,7 @@ class Reconciler:
             if 0 <= (date.fromisoformat(p["on"]) - third).days <= PROMULGATION_WINDOW_DAYS
         ]
         if not candidates:
+            self.withdraw(bill_no, PROMULGATED_SEQ, "no promulgation follows the third reading")
             return
         by_source: dict[str, dict[str, Any]] = {}
         for p in sorted(candidates, key=lambda p: p["on"]):
@@ -363,8 +382,17 @@ class Reconciler:
         existing = next(
             self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, PROMULGATED_SEQ]), None
         )
-        if existing and (existing["note"], existing["source_url"]) == (note, chosen["source_url"]):
-            return  # already derived from the same evidence
+        unchanged = existing and (existing["note"], existing["source_url"]) == (note, chosen["source_url"])
+        if not (unchanged and not existing["gone_at"]):  # else: already derived from the same evidence
+            self._write_promulgation(bill_no, chosen_source, chosen, note)
+            self.counts["promulgations"] += 1
+        for src, p in by_source.items():
+            if p["on"] == chosen["on"]:
+                self._stage_source(bill_no, PROMULGATED_SEQ, src, p["text_raw"], "evidence", p["what"], p)
+
+    def _write_promulgation(
+        self, bill_no: str, chosen_source: str, chosen: dict[str, Any], note: str
+    ) -> None:
         self.db["stages"].upsert(
             {
                 "bill_no": bill_no,
@@ -391,10 +419,6 @@ class Reconciler:
             },
             pk=("bill_no", "seq"),
         )
-        for src, p in by_source.items():
-            if p["on"] == chosen["on"]:
-                self._stage_source(bill_no, PROMULGATED_SEQ, src, p["text_raw"], "evidence", p["what"], p)
-        self.counts["promulgations"] += 1
 
     def _stage_source(
         self, bill_no: str, seq: int, source: str, raw: str, role: str, note: str, prov: dict[str, Any]
@@ -418,7 +442,8 @@ class Reconciler:
         bill_no = bill["bill_no"]
         stages = list(self.db["stages"].rows_where("bill_no = ? AND gone_at IS NULL", [bill_no]))
         for row in stages:
-            if row["origin"] != "derived":
+            # a secondary source's own row is claimed below, by the event that still reports it
+            if row["origin"] not in ("derived", "source"):
                 self._stage_source(bill_no, row["seq"], row["source"], row["status_raw"], "stored", "", row)
         for reading in sorted(readings, key=lambda r: rank("stages", r["source"])):
             events = self.db["source_stages"].rows_where(
@@ -428,6 +453,13 @@ class Reconciler:
                 if not event["on"] or event["stage"] == "unknown":
                     continue
                 self._attach_event(bill, stages, event)
+        supported = {
+            r["seq"]
+            for r in self.db["stage_sources"].rows_where("bill_no = ? AND seq >= ?", [bill_no, SOURCE_SEQ])
+        }
+        for row in stages:
+            if row["origin"] == "source" and row["seq"] not in supported:
+                self.withdraw(bill_no, row["seq"], f"{row['source']} no longer reports it")
 
     def _attach_event(
         self, bill: dict[str, Any], stages: list[dict[str, Any]], event: dict[str, Any]
@@ -620,6 +652,14 @@ class Reconciler:
         if not events:
             return
         state = current_stage(events, bill["term"], self.today)
+        if state.slug == "expired":
+            # The third reading that undid the expiry is gone again: the expiry stands again.
+            for r in self.db["stages"].rows_where(
+                "bill_no = ? AND stage = 'expired' AND gone_at IS NOT NULL", [bill_no]
+            ):
+                if "; undone: " in (r["note"] or ""):
+                    note = r["note"].split("; undone: ")[0]
+                    self.db["stages"].update((bill_no, r["seq"]), {"gone_at": None, "note": note})
         for r in rows:
             if r["stage"] == "expired" and r["origin"] == "derived" and state.slug != "expired":
                 self.db["stages"].update(

@@ -391,3 +391,28 @@ def test_shared_proposal_number_resolved_by_title_only(tmp_path: Path, replay_da
         "1": cio,
         "2": None,
     }
+
+
+def test_derived_third_reading_withdrawn_when_its_evidence_goes(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "w.db"
+    store(path, replay_data, MERGED, COMPANION)
+    run(path)
+    # upstream drops 1050219070203400's 三讀 entry (as a rewound snapshot does)
+    record = copy.deepcopy(replay_data.bills[MERGED])
+    record["議案流程"] = [e for e in record["議案流程"] if e["狀態"] != "三讀"]
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(MERGED, record, prov(f"http://replay/v2/bills/{MERGED}", "tw_ly_bills")))
+    pipeline.close_spider()
+    counts = run(path)
+    assert counts["derived_withdrawn"] == 1
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
+    assert row["gone_at"] and "evidence gone" in row["note"]  # kept, never deleted
+    [expired] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'expired'", [COMPANION])
+    assert expired["gone_at"] is None and "undone" not in expired["note"]  # the expiry stands again
+    assert (
+        rows(path, "SELECT current_stage FROM bills WHERE bill_no = ?", [COMPANION])[0]["current_stage"]
+        == "expired"
+    )
