@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlite_utils
 
+from pipelines import history
 from pipelines.names import alias_key, person_key
 from pipelines.precedence import best, rank
 from pipelines.stage_machine import Event, current_stage
@@ -95,14 +96,27 @@ class Reconciler:
 
     # --- entry point ------------------------------------------------------------------------
 
-    def run(self) -> dict[str, int]:
+    def run(self, run_id: int | None = None) -> dict[str, int]:
+        """Reconcile everything; what it changes (a derived 三讀 or promulgation, a bill only a
+        secondary source knows) becomes typed `changes` events like any crawl's."""
         with self.db.atomic():
+            before = {
+                b: history.snapshot(self.db, b) for (b,) in self.db.execute("select bill_no from bills")
+            }
             self.resolve_source_bills()
             self.create_missing_bills()
             self.link_merged_reviews()
             for bill in list(self.db["bills"].rows):
                 self.reconcile_bill(bill)
             self.link_sponsors()
+            now = utc_now()
+            for (bill_no,) in self.db.execute("select bill_no from bills").fetchall():
+                old = before.get(bill_no) or history.BillState(None)
+                self.counts["changes"] += len(
+                    history.record_changes(
+                        self.db, bill_no, old, history.snapshot(self.db, bill_no), run_id, now
+                    )
+                )
         logger.info("reconcile: %s", dict(self.counts))
         return dict(self.counts)
 
@@ -705,23 +719,26 @@ class Reconciler:
                 self.counts["sponsors_linked"] += 1
 
 
-def reconcile(db: sqlite_utils.Database, today: date) -> dict[str, int]:
-    return Reconciler(db, today).run()
+def reconcile(db: sqlite_utils.Database, today: date, run_id: int | None = None) -> dict[str, int]:
+    return Reconciler(db, today).run(run_id)
 
 
 class ReconcilePipeline:
     """Runs reconcile once the spider is done: every crawl leaves the database reconciled."""
 
-    def __init__(self, db_path: str, today: date) -> None:
+    def __init__(self, db_path: str, today: date, crawler: Any = None) -> None:
         self.db_path = db_path
         self.today = today
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReconcilePipeline:
         from pipelines.store import taipei_today
 
         settings = crawler.settings
-        return cls(settings.get("BILLTRACKER_DB"), taipei_today(settings.get("BILLTRACKER_TODAY", "")))
+        return cls(
+            settings.get("BILLTRACKER_DB"), taipei_today(settings.get("BILLTRACKER_TODAY", "")), crawler
+        )
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         return item
@@ -730,7 +747,8 @@ class ReconcilePipeline:
         from pipelines.schema import open_db
 
         db = open_db(self.db_path)
+        stats = self.crawler.stats if self.crawler else None
         try:
-            reconcile(db, self.today)
+            reconcile(db, self.today, stats.get_value("billtracker/run_id") if stats else None)
         finally:
             db.close()

@@ -121,8 +121,20 @@ def test_merged_reviews_links(merged_db: Path) -> None:
     assert (COMPANION, f"關連議案 of {MERGED}") in links or (COMPANION, f"關連議案 of {COMPANION}") in links
 
 
+def test_derived_third_reading_is_a_change_event(merged_db: Path) -> None:
+    """News sites learn of the propagated 三讀 through `changes` like any crawled stage."""
+    [change] = rows(
+        merged_db, "SELECT * FROM changes WHERE bill_no = ? AND kind = 'current-stage-changed'", [COMPANION]
+    )
+    assert (change["old_value"], change["new_value"], change["stage"]) == (
+        "expired",
+        "third-reading",
+        "third-reading",
+    )
+
+
 def test_reconcile_again_changes_nothing(merged_db: Path) -> None:
-    tables = ["stages", "stage_sources", "merged_reviews", "bills", "disagreements"]
+    tables = ["stages", "stage_sources", "merged_reviews", "bills", "disagreements", "changes"]
     before = {t: rows(merged_db, f"SELECT * FROM {t}") for t in tables}
     counts = run(merged_db)
     assert counts.get("merged_third_readings", 0) == 0 and counts.get("disagreements", 0) == 0
