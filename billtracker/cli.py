@@ -5,7 +5,6 @@ Every command's help carries an example; tests/test_docs.py checks each is in RE
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -121,11 +120,16 @@ def crawl(
             click.echo(f"replay: serving recorded responses on {server.base_url}", err=True)
             settings.update(replay_settings(server.base_url))
             parsed = parsed or replay_queries()
+        from billtracker.jobs import Job, RetryPolicy, run_job
+
         for name in names:
-            args = {"queries": json.dumps(parsed, ensure_ascii=False)} if parsed else {}
             click.echo(f"crawl: {name} -> {db}", err=True)
-            if run_spider(name, db, settings, args) != 0:
-                failed.append(name)
+            # Through the scheduler's own job runner: a scrape_runs row with the exit code and
+            # the outcome (ok / failed / empty), so a manual crawl is judged like a scheduled one.
+            job = Job(id=f"cli-{name}", spider=name, mode="full", queries=parsed or None)
+            row = run_job(job, db, settings, RetryPolicy(attempts=1))
+            if row.get("status") != "ok":
+                failed.append(f"{name} ({row.get('status')}: {row.get('error')})")
     if Path(db).exists():
         click.echo(f"{db}: {summary(db)}", err=True)
     if failed:
