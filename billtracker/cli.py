@@ -5,7 +5,6 @@ Every command's help carries an example; tests/test_docs.py checks each is in RE
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import click
 from billtracker.paths import REPO_ROOT
 from billtracker.replay.moj import moj_urls
 from billtracker.serving import SETTINGS, write_metadata_for
-from billtracker.spiders import SPIDERS, replay_queries
+from billtracker.spiders import SPIDERS, replay_queries, source_replay_settings
 
 DEFAULT_DB = "billtracker.db"
 
@@ -32,6 +31,7 @@ def replay_settings(base_url: str) -> dict[str, str]:
         "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
         "BACKOFF_BASE_SECONDS": "0.2",
         "TW_LAW_MOJ_URLS": ",".join(moj_urls(base_url)),
+        **source_replay_settings(base_url),
     }
 
 
@@ -120,11 +120,16 @@ def crawl(
             click.echo(f"replay: serving recorded responses on {server.base_url}", err=True)
             settings.update(replay_settings(server.base_url))
             parsed = parsed or replay_queries()
+        from billtracker.jobs import Job, RetryPolicy, run_job
+
         for name in names:
-            args = {"queries": json.dumps(parsed, ensure_ascii=False)} if parsed else {}
             click.echo(f"crawl: {name} -> {db}", err=True)
-            if run_spider(name, db, settings, args) != 0:
-                failed.append(name)
+            # Through the scheduler's own job runner: a scrape_runs row with the exit code and
+            # the outcome (ok / failed / empty), so a manual crawl is judged like a scheduled one.
+            job = Job(id=f"cli-{name}", spider=name, mode="full", queries=parsed or None)
+            row = run_job(job, db, settings, RetryPolicy(attempts=1))
+            if row.get("status") != "ok":
+                failed.append(f"{name} ({row.get('status')}: {row.get('error')})")
     if Path(db).exists():
         click.echo(f"{db}: {summary(db)}", err=True)
     if failed:
@@ -187,6 +192,10 @@ def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
     if not no_serve:
         ctx.invoke(serve, db=db, port=port, host="127.0.0.1")
 
+
+from billtracker.cli_sources import register  # noqa: E402  (issue 3: record, reconcile)
+
+register(cli)
 
 from billtracker.cli_fresh import register as _register_fresh  # noqa: E402  (issue 4)
 

@@ -135,6 +135,9 @@ def _diff_existing(old: BillState, new: BillState) -> list[Change]:
         if old_keys[key] > 0:
             old_keys[key] -= 1
             continue
+        # stage-added means upstream published a stage. A derived one (a merged report's 三讀, a
+        # promulgation found in MOJ 沿革, an expiry) reaches the news as the current-stage change
+        # it causes, below.
         if row["origin"] != "derived":
             changes.append(
                 Change(
@@ -206,6 +209,21 @@ def record(
         },
         pk=("bill_no", "version"),
     )
+    return record_changes(db, bill_no, old, new, run_id, now)
+
+
+def record_changes(
+    db: sqlite_utils.Database,
+    bill_no: str,
+    old: BillState,
+    new: BillState,
+    run_id: int | None,
+    now: str,
+) -> list[int]:
+    """Insert the typed events between two states of one bill, each matched to its watches."""
+    bill = new.bill
+    assert bill is not None
+    prov = {k: bill[k] for k in ("source_url", "fetched_at", "content_sha256")}
     ids = []
     for change in diff(old, new):
         committee = change.committee or current_committee(new)

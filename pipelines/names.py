@@ -38,3 +38,29 @@ def sponsor_kind(raw: str) -> str:
     if _GOVERNMENT.match(name):
         return "government"
     return "legislator"
+
+
+_LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z .'．·-]*$")
+
+
+def legislator_aliases(raw: str, ename: str = "") -> set[str]:
+    """Every spelling under which a roster's legislator appears in bill records.
+
+    谷辣斯．尤達卡Kolas Yotaka is also just "Kolas Yotaka" (LYAPI, 10th term) and 谷辣斯．尤達卡;
+    鄭天財Sra．Kacaw is also 鄭天財. The English roster name joins only when it is the person's
+    own name in Latin letters (Kolas Yotaka), not a romanisation (Jeng Tian-Tsair) no bill uses,
+    but a romanisation is harmless as an alias too: it cannot collide with a Han name.
+    """
+    name = clean_name(raw)
+    aliases = {name, person_key(raw)}
+    tail = _LATIN_TAIL.search(unicodedata.normalize("NFKC", name))
+    if tail and tail.start() > 0:
+        aliases.add(tail.group(0).strip())
+    if ename.strip():
+        aliases.add(unicodedata.normalize("NFKC", ename.strip()))
+    return {a for a in aliases if a}
+
+
+def alias_key(raw: str) -> str:
+    """What an alias index is looked up by: whitespace gone, full-width Latin folded."""
+    return unicodedata.normalize("NFKC", clean_name(raw))

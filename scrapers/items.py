@@ -71,3 +71,52 @@ class LawTextItem:
     record: dict[str, Any]
     provenance: Provenance
     source: str = "moj"
+
+
+@dataclass
+class SourceBillItem:
+    """One bill as a secondary source (ppg, open data, lis) published it, already read into the
+    shared shape below; every string is as published (dates raw, names unsplit where the source
+    joins them). `key` identifies the record in its source: billNo, or 提案編號 for lis, whose
+    records carry no billNo (reconcile resolves it through bills.proposal_no)."""
+
+    source: str  # ppg | opendata | lis
+    key: str
+    bill_no: str | None
+    provenance: Provenance
+    term: str = ""
+    proposal_no: str = ""
+    title: str = ""
+    status_raw: str = ""  # the source's latest-status field (議案狀態, billStatus, 進度)
+    status_on_raw: str = ""  # its date when the source gives one (lis 進度 "1060322   ...")
+    filed_on_raw: str = ""
+    proposers: list[str] = field(default_factory=list)
+    cosponsors: list[str] = field(default_factory=list)
+    related: list[dict[str, str]] = field(default_factory=list)  # {bill_no, title}
+    flow: list[dict[str, Any]] = field(default_factory=list)  # {status_raw, dates, venue, session_code}
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LawHistoryItem:
+    """One law's 立法歷程 (lis): each entry's 進度, 會議日期, 立法紀錄 (gazette) as published."""
+
+    law_code: str
+    name: str
+    entries: list[dict[str, Any]]
+    versions: list[str]
+    provenance: Provenance
+    source: str = "lis"
+
+
+@dataclass
+class LegislatorItem:
+    """One legislator in one term as a roster (open data dataset 9 / 16) lists them."""
+
+    term: str
+    name_raw: str
+    ename: str
+    party: str
+    record: dict[str, Any]
+    provenance: Provenance
+    source: str = "opendata"

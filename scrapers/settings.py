@@ -42,11 +42,18 @@ BACKOFF_MAX_SECONDS = 120.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapers.middlewares.BackoffRetryMiddleware": 550,
+    # Block pages and placeholders that come back as 200 (scrapers/health.py).
+    "scrapers.health.BlockPageRetryMiddleware": 560,
 }
 
 ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
+    "pipelines.sources.SourcePipeline": 310,
+    # After the spider: merge every source into one record per bill (pipelines/reconcile.py).
+    "pipelines.reconcile.ReconcilePipeline": 900,
 }
+# `scrapy crawl` exits non-zero when a spider says the crawl failed (scrapers/commands/crawl.py).
+COMMANDS_MODULE = "scrapers.commands"
 
 # Issue 4: a scrape_runs row per crawl and a progress line every N seconds / N items.
 EXTENSIONS = {"pipelines.runs.RunRecorder": 500}
@@ -77,6 +84,37 @@ TW_LY_FOLLOW_RELATED = True
 TW_LAW_MOJ_URLS = ["https://law.moj.gov.tw/api/Ch/Law/JSON"]
 # Laws kept from a bulk export: 行政院組織法 (A0010032).
 TW_LAW_MOJ_PCODES = ["A0010032"]
+
+# A 200 block page or placeholder is retried this many times with the same backoff, then recorded
+# as a problem: a placeholder rarely changes within minutes, so fewer tries than for a 5xx.
+BLOCK_PAGE_RETRY_TIMES = 2
+
+# --- every source: terms (屆) the crawl follows or knowingly skips (openstates' session drift) ---
+# A source listing a term in neither list fails the crawl: upstream moved on and nobody decided.
+TRACKED_TERMS = [9, 10, 11]
+IGNORED_TERMS = [1, 2, 3, 4, 5, 6, 7, 8]
+
+# --- tw_ly_ppg (議事暨公報資訊網): the official bill pages ---
+TW_LY_PPG_BASE = "https://ppg.ly.gov.tw"
+TW_LY_PPG_TERMS = [11]
+TW_LY_PPG_PAGE_SIZE = 50
+# A real detail page carries ~9 KB of navigation around the bill; less is a block or stub page.
+TW_LY_PPG_MIN_BYTES = 9000
+
+# --- tw_ly_opendata (data.ly.gov.tw): dataset 20 議案提案, 9 委員名單, 16 歷屆委員 ---
+TW_LY_OPENDATA_BASE = "https://data.ly.gov.tw"
+TW_LY_OPENDATA_FORMATS = ["CSV", "JSON"]
+TW_LY_OPENDATA_ROSTERS = True
+
+# --- tw_ly_legislators (ly.govapi.tw v2 /legislators): rosters of these terms ---
+TW_LY_LEGISLATOR_TERMS = [9, 10, 11]
+
+# --- tw_ly_lis (立法院法律系統) through its community mirrors (lis links expire) ---
+TW_LY_LIS_BASE = "https://raw.githubusercontent.com"
+# 立法歷程 per LY law code (kong0107/lis.ly, branch json).
+TW_LY_LIS_LAWS = ["01010", "01011", "01021", "01050", "01073", "04401"]
+# lis 法律提案 search results per term (thewayiam/twly_fileHandler).
+TW_LY_LIS_BILL_FILES = ["thewayiam/twly_fileHandler/master/bill/crawler/bills_9.json"]
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

@@ -69,16 +69,36 @@ def db(crawled_db: Path) -> sqlite_utils.Database:
 
 
 @pytest.fixture(scope="session")
-def full_crawled_db(tmp_path_factory: pytest.TempPathFactory, replay: ReplayServer) -> Path:
-    """Every spider in crawl order (bills, then MOJ law text), as `billtracker crawl` runs them;
-    shared by the page tests (issue 5), which read it only."""
-    db_path = tmp_path_factory.mktemp("full") / "billtracker.db"
-    from billtracker.spiders import SPIDERS
+def cli_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> tuple[Path, str]:
+    """`billtracker crawl --replay` of every spider (real CLI), shared read-only by the end-to-end
+    tests: (database, the CLI's stderr)."""
+    db_path = tmp_path_factory.mktemp("e2e") / "billtracker.db"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "billtracker.cli",
+            "crawl",
+            "--replay",
+            str(samples_dir),
+            "--db",
+            str(db_path),
+            "--today",
+            TODAY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return db_path, result.stderr
 
-    for spider in SPIDERS:
-        result = run_crawl(db_path, replay.base_url, spider=spider)
-        assert result.returncode == 0, result.stderr[-3000:]
-    return db_path
+
+@pytest.fixture(scope="session")
+def full_crawled_db(cli_crawl: tuple[Path, str]) -> Path:
+    """Every spider in crawl order, as `billtracker crawl` runs them; shared by the page tests
+    (issue 5), which read it only. The same crawl as the end-to-end tests' (one run, not two)."""
+    return cli_crawl[0]
 
 
 # --- issue 4: two snapshots of the replay, crawled one after the other ---------------------------

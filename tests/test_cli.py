@@ -37,3 +37,19 @@ def test_bad_query() -> None:
     result = CliRunner().invoke(cli, ["crawl", "--query", "屆9", "--db", "x.db"])
     assert result.exit_code == 2
     assert "expected FIELD=VALUE" in result.output
+
+
+def test_crawl_that_finds_nothing_fails_loudly_and_is_recorded(tmp_path: Path, samples_dir: Path) -> None:
+    """The replay holds no 8th-term bill: a full crawl that stores nothing is `empty`, and the
+    command says so and exits non-zero, as a scheduled job would be flagged."""
+    import sqlite_utils
+
+    db_path = tmp_path / "empty.db"
+    result = CliRunner().invoke(
+        cli,
+        ["crawl", "tw_ly_bills", "--replay", str(samples_dir), "--query", "屆=8", "--db", str(db_path)],
+    )
+    assert result.exit_code == 1
+    assert "crawl failed: tw_ly_bills (empty" in result.output
+    [run] = sqlite_utils.Database(db_path)["scrape_runs"].rows
+    assert (run["spider"], run["status"], run["exit_code"]) == ("tw_ly_bills", "empty", 0)

@@ -46,7 +46,23 @@ def test_changes_since_b_are_exactly_the_added_stages(history_crawl: dict) -> No
 
 
 def test_every_change_of_b_concerns_a_rewound_bill(history_crawl: dict) -> None:
+    """...or a merged companion whose stage reconcile derived from one: 1050219070203400's 三讀
+    (gained in B) propagates to 1050616070200500, merged into the same committee report."""
     changes = rows(history_crawl["db"], "changes_since", since=history_crawl["started_b"])
+    derived = [r for r in changes if r["bill_no"] not in REWOUND]
+    assert [(r["bill_no"], r["kind"], r["old_value"], r["new_value"]) for r in derived] == [
+        ("1050616070200500", "current-stage-changed", "expired", "third-reading")
+    ]
+    evidence = (
+        sqlite_utils.Database(history_crawl["db"])
+        .execute(
+            "select note from stages where bill_no = '1050616070200500' and stage = 'third-reading'"
+            " and origin = 'derived' and gone_at is null"
+        )
+        .fetchone()[0]
+    )
+    assert "1050219070203400" in evidence
+    changes = [r for r in changes if r["bill_no"] in REWOUND]
     assert {r["bill_no"] for r in changes} == set(REWOUND)
     kinds = {(r["bill_no"], r["kind"]) for r in changes}
     # 1050219070203400 gained 三讀: no longer expired; 1060418070200100 gained 撤案.
@@ -173,8 +189,12 @@ def test_vanished_stage_is_marked_not_deleted(history_crawl: dict, tmp_path: Pat
         server.data = history_crawl["snapshot_b"]
     assert result.returncode == 0, result.stderr[-2000:]
     db = sqlite_utils.Database(copy)
-    gone = db.execute("select bill_no, status_raw from stages where gone_at is not null").fetchall()
-    assert sorted(b for b, _ in gone) == sorted(REWOUND)
+    gone = db.execute("select bill_no, status_raw from stages where gone_at is not null and origin = 'flow'")
+    assert sorted(b for b, _ in gone.fetchall()) == sorted(REWOUND)
+    # Besides flow entries, only derived rows whose evidence vanished with them are withdrawn
+    # (issue 3: 1050616070200500's third reading came from 1050219070203400's 三讀, rewound in A).
+    derived = db.execute("select bill_no, note from stages where gone_at is not null and origin != 'flow'")
+    assert all("evidence gone" in note for _, note in derived.fetchall())
     before = src.execute("select count(*) from stages").fetchone()[0]
     assert db.execute("select count(*) from stages").fetchone()[0] == before
 

@@ -47,7 +47,15 @@ def jobs() -> dict:
 
 
 def test_default_jobs(jobs: dict) -> None:
-    assert set(jobs) == {"incremental", "nightly-full", "nightly-laws"}
+    assert set(jobs) == {
+        "incremental",
+        "nightly-full",
+        "nightly-laws",
+        "nightly-ppg",
+        "nightly-opendata",
+        "weekly-lis",
+        "weekly-legislators",
+    }
     for job in jobs.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 900)
         assert str(job.trigger.timezone) == "Asia/Taipei"
@@ -64,10 +72,18 @@ def test_default_jobs(jobs: dict) -> None:
         ("incremental", "2026-11-28 12:00", "2026-11-30 07:00"),  # Saturday: no sitting
         ("nightly-full", "2026-11-28 03:00", "2026-11-29 02:30"),  # every night, weekends too
         ("nightly-laws", "2026-11-28 03:00", "2026-11-28 03:30"),
+        ("weekly-lis", "2026-11-26 12:00", "2026-11-29 05:00"),  # Thursday -> Sunday
     ],
 )
 def test_next_run_times_with_frozen_clock(jobs: dict, job: str, now: str, expected: str) -> None:
     assert jobs[job].trigger.get_next_fire_time(None, at(now)) == at(expected)
+
+
+def test_every_spider_is_scheduled(jobs: dict) -> None:
+    """A source nobody schedules goes stale silently: every spider has a job."""
+    from billtracker.spiders import SPIDERS
+
+    assert {job.args[0].spider for job in jobs.values()} == set(SPIDERS)
 
 
 def test_one_worker_one_crawl_at_a_time() -> None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from . import moj
 from .derive import ReplayData, capture_key, load_replay
 from .scale import ScaleCorpus, scale_route
+from .sources import route_sources
 
 JSON_TYPE = "application/json; charset=utf-8"
 ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
@@ -184,6 +185,9 @@ def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Respons
     """Answer one GET: verbatim capture if one matches exactly, else a computed response."""
     if path == "/robots.txt":
         return 200, ROBOTS_TXT, {"Content-Type": "text/plain; charset=utf-8"}
+    other_source = route_sources(data.samples_dir, path, params)  # ppg, open data, lis
+    if other_source is not None:
+        return other_source
     captured = data.captures.get(capture_key(path, params))
     if captured is not None:
         return 200, captured, {"Content-Type": JSON_TYPE}

@@ -1,0 +1,430 @@
+"""pipelines/reconcile.py on real SQLite files filled by the real StorePipeline and SourcePipeline
+with the replay's records: merged review, the disagreement ledger, lis resolution, legislators."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+
+from billtracker.replay import ReplayData, load_replay
+from pipelines.names import alias_key
+from pipelines.reconcile import Reconciler, is_report, merged_members, reconcile, title_key
+from pipelines.schema import open_db
+from pipelines.sources import SourcePipeline
+from pipelines.store import StorePipeline
+from scrapers.items import BillItem, LegislatorItem, Provenance, SourceBillItem
+
+TODAY = date(2026, 11, 26)
+MERGED = "1050219070203400"  # its own flow has 三讀 2016-11-18
+COMPANION = "1050616070200500"  # 審查完畢; merged with MERGED by report 1050926070300100
+REPORT = "1050926070300100"  # not in the samples
+
+
+@pytest.fixture(scope="module")
+def replay_data(samples_dir: Path) -> ReplayData:
+    return load_replay(samples_dir)
+
+
+def prov(url: str, spider: str = "test", fetched_at: str = "2026-11-26T01:00:00Z") -> Provenance:
+    return Provenance(url, fetched_at, "ab" * 32, spider)
+
+
+def store(path: Path, data: ReplayData, *bill_nos: str) -> None:
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    for bill_no in bill_nos:
+        record = copy.deepcopy(data.bills[bill_no])
+        pipeline.process_item(
+            BillItem(bill_no, record, prov(f"http://replay/v2/bills/{bill_no}", "tw_ly_bills"))
+        )
+    pipeline.close_spider()
+
+
+def sources(path: Path, *items: Any) -> None:
+    pipeline = SourcePipeline(str(path))
+    pipeline.open_spider()
+    for item in items:
+        pipeline.process_item(item)
+    pipeline.close_spider()
+
+
+def run(path: Path) -> dict[str, int]:
+    db = open_db(path)
+    try:
+        return reconcile(db, TODAY)
+    finally:
+        db.close()
+
+
+def rows(path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    return list(sqlite_utils.Database(path).query(sql, params or []))
+
+
+def test_report_numbers_and_titles() -> None:
+    assert is_report(REPORT) and not is_report(MERGED)
+    title = (
+        "本院司法及法制委員會報告併案審查委員葉宜津等21人、委員李俊俋等18人、委員蔡易餘等20人"
+        "及委員王定宇等18人分別擬具「法院組織法刪除第六十三條之一條文草案」案。"
+    )
+    assert merged_members(title) == [("葉宜津", 21), ("李俊俋", 18), ("蔡易餘", 20), ("王定宇", 18)]
+    assert title_key("「法院組織法刪除第六十三條之一條文草案」，請審議案。") == title_key(
+        "法院組織法刪除第六十三條之一條文草案"
+    )
+
+
+@pytest.fixture(scope="module")
+def merged_db(tmp_path_factory: pytest.TempPathFactory, replay_data: ReplayData) -> Path:
+    path = tmp_path_factory.mktemp("merged") / "b.db"
+    store(path, replay_data, MERGED, COMPANION)
+    run(path)
+    return path
+
+
+def test_third_reading_propagated_to_companion(merged_db: Path) -> None:
+    [row] = rows(merged_db, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION])
+    assert (row["seq"], row["origin"], row["on"], row["second_on"]) == (
+        1100,
+        "derived",
+        "2016-11-18",
+        "2016-11-22",
+    )
+    assert REPORT in row["note"] and MERGED in row["note"]
+    assert row["source_url"] == f"http://replay/v2/bills/{MERGED}"  # the evidence's own URL
+    [bill] = rows(
+        merged_db, "SELECT current_stage, current_stage_on FROM bills WHERE bill_no = ?", [COMPANION]
+    )
+    assert (bill["current_stage"], bill["current_stage_on"]) == ("third-reading", "2016-11-18")
+
+
+def test_evidence_cited_in_stage_sources(merged_db: Path) -> None:
+    [src] = rows(merged_db, "SELECT * FROM stage_sources WHERE bill_no = ? AND seq = 1100", [COMPANION])
+    assert (src["role"], src["source"], src["status_raw"]) == ("evidence", "lyapi", "三讀")
+
+
+def test_expiry_undone_but_kept(merged_db: Path) -> None:
+    [expired] = rows(merged_db, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'expired'", [COMPANION])
+    assert expired["gone_at"] and "undone" in expired["note"]
+
+
+def test_merged_reviews_links(merged_db: Path) -> None:
+    links = {
+        (r["bill_no"], r["evidence"])
+        for r in rows(merged_db, "SELECT * FROM merged_reviews WHERE report_bill_no = ?", [REPORT])
+    }
+    assert {b for b, _ in links} == {MERGED, COMPANION, "1050706070201000", "1050815070200100"}
+    assert (COMPANION, f"關連議案 of {MERGED}") in links or (COMPANION, f"關連議案 of {COMPANION}") in links
+
+
+def test_derived_third_reading_is_a_change_event(merged_db: Path) -> None:
+    """News sites learn of the propagated 三讀 through `changes` like any crawled stage."""
+    [change] = rows(
+        merged_db, "SELECT * FROM changes WHERE bill_no = ? AND kind = 'current-stage-changed'", [COMPANION]
+    )
+    assert (change["old_value"], change["new_value"], change["stage"]) == (
+        "expired",
+        "third-reading",
+        "third-reading",
+    )
+
+
+def test_reconcile_again_changes_nothing(merged_db: Path) -> None:
+    tables = ["stages", "stage_sources", "merged_reviews", "bills", "disagreements", "changes"]
+    before = {t: rows(merged_db, f"SELECT * FROM {t}") for t in tables}
+    counts = run(merged_db)
+    assert counts.get("merged_third_readings", 0) == 0 and counts.get("disagreements", 0) == 0
+    assert {t: rows(merged_db, f"SELECT * FROM {t}") for t in tables} == before
+
+
+def opendata(bill_no: str, status: str, names: list[str] | None = None) -> SourceBillItem:
+    return SourceBillItem(
+        source="opendata",
+        key=bill_no,
+        bill_no=bill_no,
+        provenance=prov("http://replay/odw/usageFile.action?id=20&type=CSV", "tw_ly_opendata"),
+        term="09",
+        status_raw=status,
+        cosponsors=names or [],
+    )
+
+
+def test_status_disagreement_is_recorded_not_overwritten(tmp_path: Path, replay_data: ReplayData) -> None:
+    path = tmp_path / "d.db"
+    bill_no = "1061218070201500"  # misq 議案狀態 排入院會; open data 交付審查
+    store(path, replay_data, bill_no)
+    sources(path, opendata(bill_no, "交付審查"))
+    run(path)
+    [d] = rows(path, "SELECT * FROM disagreements WHERE bill_no = ? AND field = 'status'", [bill_no])
+    readings = json.loads(d["readings"])
+    assert [(r["source"], r["value"]) for r in readings] == [("lyapi", "排入院會"), ("opendata", "交付審查")]
+    assert all(r["source_url"] and r["fetched_at"] for r in readings)
+    assert (d["chosen_source"], d["chosen_value"], d["superseded_at"]) == ("lyapi", "排入院會", None)
+    [bill] = rows(path, "SELECT status_raw, sources FROM bills WHERE bill_no = ?", [bill_no])
+    assert bill["status_raw"] == "排入院會" and json.loads(bill["sources"]) == ["lyapi", "opendata"]
+    # open data changes its reading: the old row stays, marked superseded; the new one is current
+    sources(path, opendata(bill_no, "撤回"))
+    run(path)
+    ledger = rows(path, "SELECT summary, superseded_at FROM disagreements WHERE field = 'status' ORDER BY id")
+    assert [r["summary"] for r in ledger] == [
+        "lyapi: 排入院會 | opendata: 交付審查",
+        "lyapi: 排入院會 | opendata: 撤回",
+    ]
+    assert ledger[0]["superseded_at"] and ledger[1]["superseded_at"] is None
+    # the sources come to agree: no disagreement is current any more, none is deleted
+    sources(path, opendata(bill_no, "排入院會"))
+    run(path)
+    ledger = rows(path, "SELECT superseded_at FROM disagreements WHERE field = 'status'")
+    assert len(ledger) == 2 and all(r["superseded_at"] for r in ledger)
+
+
+def test_lis_resolved_by_proposal_number(tmp_path: Path, replay_data: ReplayData) -> None:
+    path = tmp_path / "l.db"
+    cio = "1051006070201100"
+    store(path, replay_data, cio)
+    lis = SourceBillItem(
+        source="lis",
+        key="70委19631",
+        bill_no=None,
+        provenance=prov("http://replay/bills_9.json", "tw_ly_lis"),
+        term="09",
+        proposal_no="70委19631",
+        title="行政院組織法第六條條文修正草案",
+        status_raw="委員會審議中",
+        status_on_raw="1060322",
+        filed_on_raw="1051014",
+    )
+    sources(path, lis)
+    run(path)
+    assert rows(path, "SELECT bill_no FROM source_bills")[0]["bill_no"] == cio
+    # lis' 委員會審議中 on 2017-03-22 is the same state as LYAPI's 尚未審查 that day: it confirms it
+    [src] = rows(
+        path,
+        "SELECT s.stage, ss.role FROM stage_sources ss JOIN stages s USING (bill_no, seq) "
+        "WHERE ss.source = 'lis'",
+    )
+    assert (src["stage"], src["role"]) == ("committee-listed", "confirms")
+    fields = {r["field"]: r for r in rows(path, "SELECT * FROM disagreements")}
+    assert "title" not in fields  # 「…」，請審議案。 vs the bare title: the same title
+    assert fields["filed_on"]["summary"] == "lyapi: 2016-10-12 | lis: 2016-10-14"
+
+
+def test_event_only_a_secondary_source_reports_becomes_a_stage(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "s.db"
+    bill_no = "1051004070200200"  # flow ends 委員會發文; lis: 1060526 三讀
+    store(path, replay_data, bill_no)
+    item = SourceBillItem(
+        source="lis",
+        key="1720委19615",
+        bill_no=bill_no,
+        provenance=prov("http://replay/bills_9.json", "tw_ly_lis"),
+        status_raw="三讀",
+        status_on_raw="1060526",
+    )
+    sources(path, item)
+    run(path)
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND origin = 'source'", [bill_no])
+    assert (row["seq"], row["stage"], row["on"], row["source"]) == (
+        2000,
+        "third-reading",
+        "2017-05-26",
+        "lis",
+    )
+    assert rows(path, "SELECT current_stage FROM bills")[0]["current_stage"] == "third-reading"
+
+
+def test_bill_only_a_secondary_source_knows_gets_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "n.db"
+    sources(path, opendata("1070101070200100", "排入院會"))
+    run(path)
+    [bill] = rows(path, "SELECT bill_no, source, status_raw FROM bills")
+    assert (bill["bill_no"], bill["source"], bill["status_raw"]) == (
+        "1070101070200100",
+        "opendata",
+        "排入院會",
+    )
+
+
+def test_sponsors_linked_to_legislators_across_spellings(tmp_path: Path, replay_data: ReplayData) -> None:
+    path = tmp_path / "p.db"
+    cio = "1051006070201100"
+    store(path, replay_data, cio)
+    roster = prov("http://replay/odw/usageFile.action?id=9&type=CSV", "tw_ly_opendata")
+    sources(
+        path,
+        LegislatorItem("09", "鄭天財Sra．Kacaw", "Jeng Tian-Tsair", "中國國民黨", {}, roster),
+        LegislatorItem("09", "谷辣斯．尤達卡Kolas Yotaka", "Kolas Yotaka", "民主進步黨", {}, roster),
+        opendata(cio, "交付審查", ["鄭天財", "王育敏"]),
+    )
+    run(path)
+    [row] = rows(path, "SELECT name, legislator_id FROM sponsors WHERE name_raw = '鄭天財Sra．Kacaw'")
+    assert (row["name"], row["legislator_id"]) == ("鄭天財", "鄭天財")
+    db = open_db(path)
+    index = Reconciler(db, TODAY).alias_index()
+    spellings = [
+        "Kolas Yotaka",
+        "谷辣斯．尤達卡Kolas Yotaka",
+        "谷辣斯．尤達卡",
+        "谷辣斯．尤達卡　Kolas　Yotaka",
+    ]
+    assert {index[alias_key(s)] for s in spellings} == {"谷辣斯．尤達卡"}
+    db.close()
+    # 鄭天財 (open data) and 鄭天財Sra．Kacaw (LYAPI) are one person: the sponsor lists differ only
+    # because open data's list here is short, and the ledger says exactly that
+    [d] = rows(path, "SELECT readings FROM disagreements WHERE field = 'sponsors'")
+    opendata_reading = [r for r in json.loads(d["readings"]) if r["source"] == "opendata"][0]
+    assert opendata_reading["value"] == "王育敏、鄭天財"
+
+
+def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, samples_dir: Path) -> None:
+    """SYNTHETIC flow entry: the CIO bill never passed. A copy of its record is given a 三讀 on
+    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it."""
+    from pipelines.store_moj import store_law_text
+    from scrapers.items import LawTextItem
+
+    path = tmp_path / "m.db"
+    cio = "1051006070201100"
+    record = copy.deepcopy(replay_data.bills[cio])
+    record["議案流程"].append(
+        {"日期": ["2022-01-04"], "狀態": "三讀", "會期": "10-04-15", "院會/委員會": "院會"}
+    )
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(cio, record, prov(f"http://replay/v2/bills/{cio}", "tw_ly_bills")))
+    pipeline.close_spider()
+    moj = json.loads(
+        (samples_dir / "law.moj.gov.tw/mojLawSplitJSON_split_ch_A0010032.json").read_text("utf-8")
+    )
+    db = open_db(path)
+    assert (
+        store_law_text(
+            db, LawTextItem("A0010032", moj, prov("http://replay/moj/ch/A0010032.json", "tw_law_moj"))
+        )
+        == []
+    )
+    # lis lists the same promulgation a day later (SYNTHETIC): MOJ wins, the ledger keeps both
+    db["lis_law_versions"].insert(
+        {
+            "law_code": "01010",
+            "seq": 1,
+            "law_name": "行政院組織法",
+            "text_raw": "中華民國111年1月20日公布",
+            "action": "公布",
+            "on": "2022-01-20",
+            "source": "lis",
+            "source_url": "http://replay/lis/01010.json",
+            "fetched_at": "2026-11-26T01:00:00Z",
+            "content_sha256": "cd" * 32,
+        }
+    )
+    reconcile(db, TODAY)
+    db.close()
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'promulgated'", [cio])
+    assert (row["seq"], row["origin"], row["on"], row["source"]) == (1200, "derived", "2022-01-19", "moj")
+    assert "2022-01-04" in row["note"] and row["source_url"] == "http://replay/moj/ch/A0010032.json"
+    assert rows(path, "SELECT current_stage FROM bills")[0]["current_stage"] == "promulgated"
+    [d] = rows(path, "SELECT * FROM disagreements WHERE field = 'promulgated_on'")
+    assert (d["summary"], d["chosen_source"]) == ("moj: 2022-01-19 | lis: 2022-01-20", "moj")
+    [src] = rows(path, "SELECT * FROM stage_sources WHERE seq = 1200")
+    assert (src["source"], src["role"]) == ("moj", "evidence")
+
+
+def test_no_promulgation_without_third_reading(
+    tmp_path: Path, replay_data: ReplayData, samples_dir: Path
+) -> None:
+    from pipelines.store_moj import store_law_text
+    from scrapers.items import LawTextItem
+
+    path = tmp_path / "n.db"
+    store(path, replay_data, "1051006070201100")  # never passed: MOJ's 2022 version is not its
+    moj = json.loads(
+        (samples_dir / "law.moj.gov.tw/mojLawSplitJSON_split_ch_A0010032.json").read_text("utf-8")
+    )
+    db = open_db(path)
+    store_law_text(db, LawTextItem("A0010032", moj, prov("http://replay/moj/ch/A0010032.json", "tw_law_moj")))
+    reconcile(db, TODAY)
+    db.close()
+    assert rows(path, "SELECT * FROM stages WHERE stage = 'promulgated'") == []
+
+
+def test_third_reading_recorded_on_a_stored_report(tmp_path: Path, replay_data: ReplayData) -> None:
+    """SYNTHETIC report record: the report 1050926070300100 is not in the samples. A copy of
+    1050219070203400's record renamed to it (its flow ends 三讀 2016-11-18) stands in for it."""
+    path = tmp_path / "r.db"
+    report = copy.deepcopy(replay_data.bills[MERGED])
+    report.update({"議案編號": REPORT, "關連議案": [], "議案名稱": "本院司法及法制委員會報告併案審查…案。"})
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(REPORT, report, prov(f"http://replay/v2/bills/{REPORT}", "tw_ly_bills")))
+    record = copy.deepcopy(replay_data.bills[COMPANION])
+    pipeline.process_item(
+        BillItem(COMPANION, record, prov(f"http://replay/v2/bills/{COMPANION}", "tw_ly_bills"))
+    )
+    pipeline.close_spider()
+    run(path)
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
+    assert f"recorded on the report {REPORT}" in row["note"] and row["on"] == "2016-11-18"
+    assert row["source_url"] == f"http://replay/v2/bills/{REPORT}"
+    # a report is never itself a "merged proposal": it gets no derived row
+    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [REPORT]) == []
+
+
+def test_shared_proposal_number_resolved_by_title_only(tmp_path: Path, replay_data: ReplayData) -> None:
+    """One 提案編號 can cover several drafts (lis 70委20031); here a SYNTHETIC second lis record
+    shares the CIO bill's 70委19631: only the record whose title matches is linked."""
+    path = tmp_path / "t.db"
+    cio = "1051006070201100"
+    store(path, replay_data, cio)
+
+    def lis(key: str, title: str) -> SourceBillItem:
+        return SourceBillItem(
+            source="lis",
+            key=key,
+            bill_no=None,
+            provenance=prov("http://replay/bills_9.json", "tw_ly_lis"),
+            term="09",
+            proposal_no="70委19631",
+            title=title,
+        )
+
+    sources(
+        path,
+        lis("1", "行政院組織法第六條條文修正草案"),
+        lis("2", "中央行政機關組織基準法第二十九條條文修正草案"),
+    )
+    run(path)
+    assert {r["source_key"]: r["bill_no"] for r in rows(path, "SELECT * FROM source_bills")} == {
+        "1": cio,
+        "2": None,
+    }
+
+
+def test_derived_third_reading_withdrawn_when_its_evidence_goes(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "w.db"
+    store(path, replay_data, MERGED, COMPANION)
+    run(path)
+    # upstream drops 1050219070203400's 三讀 entry (as a rewound snapshot does)
+    record = copy.deepcopy(replay_data.bills[MERGED])
+    record["議案流程"] = [e for e in record["議案流程"] if e["狀態"] != "三讀"]
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    pipeline.process_item(BillItem(MERGED, record, prov(f"http://replay/v2/bills/{MERGED}", "tw_ly_bills")))
+    pipeline.close_spider()
+    counts = run(path)
+    assert counts["derived_withdrawn"] == 1
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
+    assert row["gone_at"] and "evidence gone" in row["note"]  # kept, never deleted
+    [expired] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'expired'", [COMPANION])
+    assert expired["gone_at"] is None and "undone" not in expired["note"]  # the expiry stands again
+    assert (
+        rows(path, "SELECT current_stage FROM bills WHERE bill_no = ?", [COMPANION])[0]["current_stage"]
+        == "expired"
+    )
