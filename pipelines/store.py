@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from pipelines import history
@@ -86,7 +87,7 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         settings = crawler.settings
-        return cls(
+        pipeline = cls(
             settings.get("BILLTRACKER_DB"),
             taipei_today(settings.get("BILLTRACKER_TODAY", "")),
             crawler,
@@ -94,6 +95,15 @@ class StorePipeline:
             batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS", 1),
             batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS", 2.0),
         )
+        # Scrapy closes pipelines in reverse order: ReconcilePipeline (900) would find the last
+        # batch uncommitted and its write lock held. The spider goes idle before a finished crawl
+        # closes, with every item through the pipelines: commit the batch then.
+        crawler.signals.connect(pipeline.on_idle, signal=signals.spider_idle)
+        return pipeline
+
+    def on_idle(self, spider: Any = None) -> None:
+        if self.db is not None and self.failed is None:
+            self.commit()
 
     def open_spider(self, spider: Any = None) -> None:
         try:

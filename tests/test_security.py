@@ -114,7 +114,7 @@ def test_every_spider_names_its_domains(settings):
         assert domains, f"{name} has no allowed_domains"
         for domain in domains:
             assert "*" not in domain and "/" not in domain, (name, domain)
-    assert loader.load("tw_ly_bills").download_maxsize == 16 * 1024 * 1024
+    assert loader.load("tw_ly_bills").custom_settings["DOWNLOAD_MAXSIZE"] == 16 * 1024 * 1024
 
 
 SECRET_PATTERNS = [

@@ -36,7 +36,7 @@ class TwLyBillsSpider(scrapy.Spider):
     allowed_domains = ["ly.govapi.tw", "v2.ly.govapi.tw", "127.0.0.1", "localhost"]
     # A bill detail is tens of KB (its 對照表 a few hundred at most); 16 MB is a broken answer.
     # The MOJ spider keeps the global DOWNLOAD_MAXSIZE for its bulk export.
-    download_maxsize = 16 * 1024 * 1024
+    custom_settings = {"DOWNLOAD_MAXSIZE": 16 * 1024 * 1024}
 
     def __init__(self, queries: str | None = None, mode: str = "full", *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
