@@ -54,7 +54,8 @@ EXTRA_LOOPS_MEAN = 2.45  # geometric mean of extra loop entries (each loop adds 
 ZIPF_S = 0.8  # the most amended law gets ~6% of bills, the 100th ~0.2%
 LONG_NAMES = {"鄭天財": "鄭天財Sra．Kacaw", "谷辣斯．尤達卡": "谷辣斯．尤達卡Kolas Yotaka"}
 CHINESE_DIGITS = "零一二三四五六七八九"
-CHANGED_ON = "2026-05-20"  # after every generated date (term 11 ends at the 2026-05-12 capture)
+CAPTURED_ON = "2026-05-12"  # the v2 capture (資料抓取時間): no generated date is later
+CHANGED_ON = "2026-05-20"  # a change "since the capture": newer than every generated date
 
 
 def chinese_number(n: int) -> str:
@@ -266,6 +267,8 @@ class ScaleCorpus:
                 two_days = [day.isoformat(), (day + timedelta(days=4)).isoformat()]
                 out.append(_entry(two_days, "排入院會", code, "院會"))
                 out.append(_entry(two_days, "退回程序", code, "院會"))
+        # Nothing happened after the capture: LYAPI's newest 最新進度日期 is the day it was fetched.
+        out = [e for e in out if not any(d > CAPTURED_ON for d in e["日期"] if d)] or out[:1]
         if i in self.mutations:  # "changed upstream" since the capture: one more stage, dated after it
             out.append(_entry([CHANGED_ON], "審查完畢", "", "司法及法制委員會"))
         if out and rng.random() < EMPTY_DATE_RATE:
