@@ -80,33 +80,47 @@ def start_replica(snapshot: Path, tmp: Path) -> tuple[subprocess.Popen[str], int
 @pytest.fixture
 def cluster(snapshot: Path, tmp_path: Path) -> Iterator[dict]:
     assert NGINX, "nginx not installed: ./dev test installs Debian's nginx as root"
-    replicas = [start_replica(snapshot, tmp_path) for _ in range(2)]
-    port = free_port()
-    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for _, p in replicas)
-    conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    conf = conf.replace("@LISTEN@", f"127.0.0.1:{port}").replace("@REPLICAS@", servers)
-    conf = conf.replace("@PREFIX@", str(tmp_path))
-    (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
-    nginx = subprocess.Popen(
-        [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
-            break
-        except OSError:
-            assert nginx.poll() is None, nginx.stderr.read() if nginx.stderr else ""
-            time.sleep(0.1)
-    yield {"base": base, "replicas": replicas, "snapshot": snapshot}
-    nginx.send_signal(signal.SIGQUIT)
-    for proc in [nginx] + [r for r, _ in replicas]:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
+    replicas: list[tuple[subprocess.Popen[str], int]] = []
+    nginx: subprocess.Popen[str] | None = None
+    try:
+        replicas = [start_replica(snapshot, tmp_path) for _ in range(2)]
+        port = free_port()
+        servers = "\n".join(
+            f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for _, p in replicas
+        )
+        conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+        conf = conf.replace("@LISTEN@", f"127.0.0.1:{port}").replace("@REPLICAS@", servers)
+        conf = conf.replace("@PREFIX@", str(tmp_path))
+        (tmp_path / "nginx.conf").write_text(conf, encoding="utf-8")
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/-/versions.json", timeout=2)
+                break
+            except OSError:
+                assert nginx.poll() is None, nginx.stderr.read() if nginx.stderr else ""
+                time.sleep(0.1)
+        yield {"base": base, "replicas": replicas, "snapshot": snapshot}
+    finally:
+        # SIGTERM: nginx's master stops its workers, then itself. A SIGKILL to the master would
+        # orphan the workers (and their listening socket).
+        if nginx is not None:
+            nginx.terminate()
+            try:
+                nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait()
+        for proc, _ in replicas:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
 
 
 def test_one_replica_down_no_request_fails(cluster: dict):
