@@ -96,21 +96,29 @@ class Reconciler:
 
     # --- entry point ------------------------------------------------------------------------
 
-    def run(self, run_id: int | None = None) -> dict[str, int]:
-        """Reconcile everything; what it changes (a derived 三讀 or promulgation, a bill only a
-        secondary source knows) becomes typed `changes` events like any crawl's."""
+    def run(self, run_id: int | None = None, only: set[str] | None = None) -> dict[str, int]:
+        """Reconcile every bill, or with `only` just those bills plus the bills merged with
+        them into one report (a crawl of LYAPI bills touches only what it fetched: walking all
+        150k bills after a 100-bill refresh cost minutes). What it changes (a derived 三讀 or
+        promulgation, a bill only a secondary source knows) becomes typed `changes` events."""
         with self.db.atomic():
-            before = {
-                b: history.snapshot(self.db, b) for (b,) in self.db.execute("select bill_no from bills")
-            }
+            scope = self.scope(only)
+            before = {b: history.snapshot(self.db, b) for b in scope}
+            known = {b for (b,) in self.db.execute("select bill_no from bills")}
             self.resolve_source_bills()
             self.create_missing_bills()
             self.link_merged_reviews()
-            for bill in list(self.db["bills"].rows):
+            created = {b for (b,) in self.db.execute("select bill_no from bills")} - known
+            scope = self.scope(only) | created if only is not None else self.scope(None)
+            for bill_no in scope - created - set(before):
+                # Widened to a companion by a link made just now: nothing of it changed yet.
+                before[bill_no] = history.snapshot(self.db, bill_no)
+            for bill_no in sorted(scope):
+                bill = self.db["bills"].get(bill_no)
                 self.reconcile_bill(bill)
             self.link_sponsors()
             now = utc_now()
-            for (bill_no,) in self.db.execute("select bill_no from bills").fetchall():
+            for bill_no in sorted(scope):
                 old = before.get(bill_no) or history.BillState(None)
                 self.counts["changes"] += len(
                     history.record_changes(
@@ -119,6 +127,32 @@ class Reconciler:
                 )
         logger.info("reconcile: %s", dict(self.counts))
         return dict(self.counts)
+
+    def scope(self, only: set[str] | None) -> set[str]:
+        """Stored bills to reconcile: all, or `only` widened to their merged-review companions."""
+        stored = {b for (b,) in self.db.execute("select bill_no from bills")}
+        if only is None:
+            return stored
+        wanted = set(only) & stored
+        if wanted and self.db["merged_reviews"].exists():
+            marks = ",".join("?" for _ in wanted)
+            reports = [
+                r
+                for (r,) in self.db.execute(
+                    f"select report_bill_no from merged_reviews where bill_no in ({marks})"
+                    f" union select report_bill_no from merged_reviews where report_bill_no in ({marks})",
+                    [*wanted, *wanted],
+                )
+            ]
+            for report in reports:
+                wanted |= {
+                    b
+                    for (b,) in self.db.execute(
+                        "select bill_no from merged_reviews where report_bill_no = ?", [report]
+                    )
+                }
+                wanted.add(report)
+        return wanted & stored
 
     # --- 1, 2 ---------------------------------------------------------------------------------
 
@@ -719,8 +753,10 @@ class Reconciler:
                 self.counts["sponsors_linked"] += 1
 
 
-def reconcile(db: sqlite_utils.Database, today: date, run_id: int | None = None) -> dict[str, int]:
-    return Reconciler(db, today).run(run_id)
+def reconcile(
+    db: sqlite_utils.Database, today: date, run_id: int | None = None, only: set[str] | None = None
+) -> dict[str, int]:
+    return Reconciler(db, today).run(run_id, only)
 
 
 class ReconcilePipeline:
@@ -730,6 +766,9 @@ class ReconcilePipeline:
         self.db_path = db_path
         self.today = today
         self.crawler = crawler
+        # Bills this crawl touched; None once an item could touch any bill (a source record,
+        # a law's text or versions, a legislator roster): then everything is reconciled.
+        self.touched: set[str] | None = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReconcilePipeline:
@@ -741,6 +780,16 @@ class ReconcilePipeline:
         )
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        from scrapers.items import BillItem, FetchItem, ProblemItem
+
+        if isinstance(item, BillItem):
+            if self.touched is not None:
+                self.touched.add(item.bill_no)
+                for related in item.record.get("關連議案") or []:
+                    if isinstance(related, dict) and related.get("議案編號"):
+                        self.touched.add(str(related["議案編號"]))
+        elif not isinstance(item, FetchItem | ProblemItem):
+            self.touched = None
         return item
 
     def close_spider(self, spider: Any = None) -> None:
@@ -749,6 +798,6 @@ class ReconcilePipeline:
         db = open_db(self.db_path)
         stats = self.crawler.stats if self.crawler else None
         try:
-            reconcile(db, self.today, stats.get_value("billtracker/run_id") if stats else None)
+            reconcile(db, self.today, stats.get_value("billtracker/run_id") if stats else None, self.touched)
         finally:
             db.close()

@@ -428,3 +428,54 @@ def test_derived_third_reading_withdrawn_when_its_evidence_goes(
         rows(path, "SELECT current_stage FROM bills WHERE bill_no = ?", [COMPANION])[0]["current_stage"]
         == "expired"
     )
+
+
+def test_scope_widens_to_merged_companions(merged_db: Path) -> None:
+    """Reconciling one bill reconciles every bill merged with it into one report."""
+    db = open_db(merged_db)
+    try:
+        reconciler = Reconciler(db, date(2026, 11, 26))
+        assert reconciler.scope({COMPANION}) == {COMPANION, MERGED}
+        assert reconciler.scope({"0000000000000000"}) == set()
+        assert reconciler.scope(None) == {r["bill_no"] for r in db["bills"].rows}
+    finally:
+        db.close()
+
+
+DERIVED_THIRD = (
+    "select count(*) from stages where bill_no = ? and origin = 'derived' and stage = 'third-reading'"
+)
+
+
+def test_scoped_reconcile_leaves_other_bills_alone(tmp_path: Path, replay_data: ReplayData) -> None:
+    path = tmp_path / "scoped.db"
+    store(path, replay_data, MERGED, COMPANION, "1051006070201100")
+    db = open_db(path)
+    try:
+        reconcile(db, date(2026, 11, 26), only={"1051006070201100"})
+        # The merged pair was out of scope: no derived third reading yet.
+        assert not db.execute(
+            DERIVED_THIRD,
+            [COMPANION],
+        ).fetchone()[0]
+        reconcile(db, date(2026, 11, 26), only={MERGED})  # its companion comes along
+        assert (
+            db.execute(
+                DERIVED_THIRD,
+                [COMPANION],
+            ).fetchone()[0]
+            == 1
+        )
+    finally:
+        db.close()
+
+
+def test_pipeline_scope_follows_the_items() -> None:
+    from pipelines.reconcile import ReconcilePipeline
+
+    pipeline = ReconcilePipeline("unused.db", date(2026, 11, 26))
+    record = {"議案編號": MERGED, "關連議案": [{"議案編號": COMPANION}]}
+    pipeline.process_item(BillItem(MERGED, record, prov("http://replay/v2/bills/x")))
+    assert pipeline.touched == {MERGED, COMPANION}
+    pipeline.process_item(SourceBillItem.__new__(SourceBillItem))  # any other source: reconcile all
+    assert pipeline.touched is None
