@@ -16,11 +16,10 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
 from pipelines.moj import pcode_from_url
-from scrapers.items import LawTextItem, ProblemItem
+from scrapers.items import LawTextItem
+from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.responses import BadBody, classify_non_json, fetch_item, provenance
 
 
@@ -52,7 +51,7 @@ def record_pcode(record: dict[str, Any]) -> str:
     return pcode_from_url(str(record.get("LawURL") or record.get("法規網址") or ""))
 
 
-class TwLawMojSpider(scrapy.Spider):
+class TwLawMojSpider(SourceSpider):
     name = "tw_law_moj"
     allowed_domains = ["law.moj.gov.tw", "127.0.0.1", "localhost"]
 
@@ -66,26 +65,13 @@ class TwLawMojSpider(scrapy.Spider):
         try:
             records = law_records(response.body)
         except BadBody as exc:
-            yield self.problem(response.url, exc.kind, exc.message)
+            yield self.problem(response, exc.kind, exc.message)
             return
         bulk = len(records) > 1
         kept = [r for r in records if not bulk or record_pcode(r) in wanted]
         if not kept:
             # A law file that yields no law is an error, not an empty success.
-            yield self.problem(response.url, "empty-page", f"no law among {len(records)} records")
+            yield self.problem(response, "empty-page", f"no law among {len(records)} records")
             return
         for record in kept:
             yield LawTextItem(record_pcode(record), record, provenance(response, self.name))
-
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        if failure.check(HttpError):
-            response = failure.value.response
-            yield fetch_item(response, self.name)
-            yield self.problem(response.url, f"http-{response.status}", f"HTTP {response.status}")
-            return
-        yield self.problem(request.url, "network", f"{failure.type.__name__}: {failure.getErrorMessage()}")
-
-    def problem(self, url: str, kind: str, message: str) -> ProblemItem:
-        self.logger.error("%s at %s: %s", kind, url, message)
-        return ProblemItem(kind=kind, message=message, url=url, spider=self.name)

@@ -20,18 +20,17 @@ from urllib.parse import quote, urlencode
 
 import scrapy
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.python.failure import Failure
 
-from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
+from scrapers.items import BillItem, LawItem
 from scrapers.stages import clean_status
+from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.known import Known, read_known
 from scrapers.tw_ly.responses import BadBody, fetch_item, provenance, read_json
 
 INCREMENTAL_SORT = "-最新進度日期"
 
 
-class TwLyBillsSpider(scrapy.Spider):
+class TwLyBillsSpider(SourceSpider):
     name = "tw_ly_bills"
     allowed_domains = ["ly.govapi.tw", "v2.ly.govapi.tw", "127.0.0.1", "localhost"]
     # A bill detail is tens of KB (its 對照表 a few hundred at most); 16 MB is a broken answer.
@@ -179,36 +178,3 @@ class TwLyBillsSpider(scrapy.Spider):
             yield self.problem(response, exc.kind, exc.message)
             return
         yield LawItem(law_code=law_code, record=record, provenance=provenance(response, self.name))
-
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        """HTTP errors (after retries) and network failures: a fetch row and a problem row."""
-        request = failure.request  # type: ignore[attr-defined]
-        bill_no = request.cb_kwargs.get("bill_no")
-        if failure.check(HttpError):
-            response = failure.value.response
-            yield fetch_item(response, self.name)
-            yield self.problem(
-                response, f"http-{response.status}", f"HTTP {response.status}", bill_no=bill_no
-            )
-            return
-        yield ProblemItem(
-            kind="network",
-            message=f"{failure.type.__name__}: {failure.getErrorMessage()}",
-            url=request.url,
-            spider=self.name,
-            bill_no=bill_no,
-        )
-
-    def problem(self, response: Response, kind: str, message: str, bill_no: str | None = None) -> ProblemItem:
-        self.logger.error("%s at %s: %s", kind, response.url, message)
-        return ProblemItem(
-            kind=kind,
-            message=message,
-            url=response.url,
-            spider=self.name,
-            bill_no=bill_no,
-            detail={"status": response.status, "bytes": len(response.body)},
-        )
-
-
-__all__ = ["TwLyBillsSpider", "FetchItem"]
