@@ -11,6 +11,7 @@ import re
 
 DIGITS = {
     "〇": 0,
+    "○": 0,  # U+25CB, as MOJ's 沿革 sometimes writes zero
     "零": 0,
     "一": 1,
     "二": 2,
@@ -24,7 +25,7 @@ DIGITS = {
     "九": 9,
 }
 UNITS = {"十": 10, "百": 100, "千": 1000}
-NUMERAL = r"[0-9０-９〇零一二三四五六七八九十百千兩]+"
+NUMERAL = r"[0-9０-９〇○零一二三四五六七八九十百千兩]+"
 
 # 第十二條之三, 第 12-3 條, 第12條之3, 第 6 條
 ARTICLE_RE = re.compile(

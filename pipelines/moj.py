@@ -14,23 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pipelines.article_numbers import article_key as numbered_key
+from pipelines.article_numbers import cn_int, parse_article
 from pipelines.dates import parse_date
-
-_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "○": 0,
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 class BadLawRecord(ValueError):
@@ -68,22 +54,6 @@ class MojLaw:
     articles: list[LawArticle] = field(default_factory=list)
 
 
-def chinese_number(text: str) -> int:
-    """一百十一 -> 111, 九十九 -> 99, 三十六 -> 36, 十 -> 10, 一百零一 -> 101."""
-    if text.isdigit():
-        return int(text)
-    total, current = 0, 0
-    for char in text:
-        if char in _DIGITS:
-            current = _DIGITS[char]
-        elif char in _UNITS:
-            total += (current or 1) * _UNITS[char]
-            current = 0
-        else:
-            raise ValueError(f"not a Chinese numeral: {text!r}")
-    return total + current
-
-
 _ROC_DATE = re.compile(
     r"中華民國([零〇○一二三四五六七八九十百\d]+)年([一二三四五六七八九十\d]+)月([一二三四五六七八九十\d]+)日"
 )
@@ -96,7 +66,7 @@ def roc_date_words(text: str) -> str | None:
     match = _ROC_DATE.search(text)
     if not match:
         return None
-    year, month, day = (chinese_number(g) for g in match.groups())
+    year, month, day = (cn_int(g) for g in match.groups())
     return parse_date(f"{year}/{month}/{day}")
 
 
@@ -124,14 +94,10 @@ def parse_history(seq: int, entry: str) -> LawVersion:
     )
 
 
-_ARTICLE_NO = re.compile(r"第\s*(\d+)(?:\s*-\s*(\d+))?\s*條")
-
-
 def article_key(article_no: str, previous: str = "0000-00") -> str:
-    match = _ARTICLE_NO.search(article_no)
-    if not match:
-        return previous + "c"
-    return f"{int(match.group(1)):04d}-{int(match.group(2) or 0):02d}"
+    """MOJ's '第 12-3 條' -> '0012-03'; a chapter heading keeps the previous key + 'c'."""
+    parsed = parse_article(article_no)
+    return numbered_key(*parsed) if parsed else previous + "c"
 
 
 def pcode_from_url(url: str) -> str:
@@ -163,7 +129,7 @@ def read_law(record: dict[str, Any]) -> MojLaw:
     previous = "0000-00"
     for i, art in enumerate(record.get(list_key) or [], start=1):
         number = str(art.get(no_key) or "").strip()
-        kind = str(art.get(type_key) or "A") if type_key else ("A" if _ARTICLE_NO.search(number) else "C")
+        kind = str(art.get(type_key) or "A") if type_key else ("A" if parse_article(number) else "C")
         key = article_key(number, previous)
         previous = key.rstrip("c")
         law.articles.append(LawArticle(i, number, key, kind, str(art.get(text_key) or "")))

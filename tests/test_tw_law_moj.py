@@ -14,7 +14,8 @@ from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from billtracker.replay import default_samples_dir
-from pipelines.moj import article_key, chinese_number, read_law, roc_date_words, split_histories
+from pipelines.article_numbers import cn_int as chinese_number
+from pipelines.moj import article_key, read_law, roc_date_words, split_histories
 from scrapers.items import LawTextItem, ProblemItem
 from scrapers.tw_law.moj import TwLawMojSpider, law_records
 from tests.conftest import run_crawl
