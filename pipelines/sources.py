@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 
 from pipelines.dates import BadDate, parse_date
 from pipelines.names import clean_name, legislator_aliases, person_key
+from pipelines.problems import record_problem
 from pipelines.schema import open_db
 from scrapers.items import LawHistoryItem, LegislatorItem, Provenance, SourceBillItem
 from scrapers.stages import classify, clean_status
@@ -142,28 +143,8 @@ class SourcePipeline:
     def record_problem(self, item: SourceBillItem, kind: str, message: str) -> None:
         """One row per distinct problem; seen again on a later crawl, it is counted (`times`)."""
         assert self.db is not None
-        now, url = utc_now(), item.provenance.source_url
-        seen = next(
-            self.db["problems"].rows_where(
-                "kind = ? AND message = ? AND url = ? AND bill_no IS ?", [kind, message, url, item.bill_no]
-            ),
-            None,
-        )
-        if seen is not None:
-            self.db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
-            return
-        self.db["problems"].insert(
-            {
-                "recorded_at": now,
-                "spider": item.provenance.spider,
-                "kind": kind,
-                "message": message,
-                "url": url,
-                "bill_no": item.bill_no,
-                "detail": "{}",
-                "last_seen_at": now,
-                "times": 1,
-            }
+        record_problem(
+            self.db, item.provenance.spider, kind, message, item.provenance.source_url, item.bill_no
         )
 
     def store_source_bill(self, item: SourceBillItem) -> None:

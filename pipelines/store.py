@@ -19,7 +19,6 @@ rolled back, so no bill is left half-written.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -35,6 +34,7 @@ from pipelines import history
 from pipelines.articles import article_rows
 from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.normalise import NormalisedBill, normalise_bill
+from pipelines.problems import record_problem
 from pipelines.schema import open_db
 from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
@@ -233,31 +233,7 @@ class StorePipeline:
         assert self.db is not None
         self.counts["problems"] += 1
         logger.warning("problem %s at %s: %s", kind, url, message)
-        now = utc_now()
-        # The same problem seen again (every daily run of a broken source) is one row, counted.
-        seen = next(
-            self.db["problems"].rows_where(
-                "spider = ? AND kind = ? AND message = ? AND url = ? AND bill_no IS ?",
-                [spider, kind, message, url, bill_no],
-            ),
-            None,
-        )
-        if seen is not None:
-            self.db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
-            return
-        self.db["problems"].insert(
-            {
-                "recorded_at": now,
-                "spider": spider,
-                "kind": kind,
-                "message": message,
-                "url": url,
-                "bill_no": bill_no,
-                "detail": json.dumps(detail or {}, ensure_ascii=False),
-                "last_seen_at": now,
-                "times": 1,
-            }
-        )
+        record_problem(self.db, spider, kind, message, url, bill_no, detail)
 
     def store_law(self, item: LawItem) -> None:
         assert self.db is not None
