@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from billtracker.cli_options import replay_option
 from billtracker.paths import REPO_ROOT
 from billtracker.replay.moj import moj_urls
 from billtracker.serving import SETTINGS, write_metadata_for
@@ -68,15 +69,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("spiders", nargs=-1)
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to write.")
-@click.option(
-    "--replay",
-    "replay_dir",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="DIR",
-    help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
-)
+@replay_option
 @click.option(
     "--query",
     "queries",

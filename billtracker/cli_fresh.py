@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from billtracker.cli_options import replay_option
 from billtracker.jobs import run_job
 from billtracker.schedule import DEFAULT_CONFIG, BadConfig, Config, build_scheduler, load_config
 
@@ -63,15 +64,6 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-replay_option = click.option(
-    "--replay",
-    "replay_dir",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    metavar="DIR",
-    help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
-)
 config_option = click.option(
     "--config",
     "config_path",

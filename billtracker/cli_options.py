@@ -1,0 +1,17 @@
+"""Click options shared by several commands (a module of its own: `python -m billtracker.cli`
+runs cli.py as __main__, so the command modules cannot import options from it)."""
+
+from __future__ import annotations
+
+import click
+
+# Shared by every command that can crawl the recorded samples instead of the live sites.
+replay_option = click.option(
+    "--replay",
+    "replay_dir",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="DIR",
+    help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
+)
