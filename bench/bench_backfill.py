@@ -33,6 +33,8 @@ from urllib.parse import quote, urlencode
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from baseline_rows import BASELINE_SCHEMA, baseline_rows  # noqa: E402
+
 from billtracker.cli import replay_settings  # noqa: E402
 from billtracker.profiles import BULK  # noqa: E402
 from billtracker.replay.scale import TERMS  # noqa: E402
@@ -117,16 +119,6 @@ def crawl(
     }
 
 
-BASELINE_SCHEMA = """
-CREATE TABLE bills (bill_no TEXT PRIMARY KEY, term INTEGER, title TEXT, current_stage TEXT,
-                    source_url TEXT, fetched_at TEXT, content_sha256 TEXT, record_sha256 TEXT);
-CREATE TABLE stages (bill_no TEXT, seq INTEGER, stage TEXT, status_raw TEXT, "on" TEXT,
-                     committee TEXT, source_url TEXT, PRIMARY KEY (bill_no, seq));
-CREATE TABLE sponsors (bill_no TEXT, role TEXT, seq INTEGER, name_raw TEXT, name TEXT, kind TEXT,
-                       PRIMARY KEY (bill_no, role, seq));
-"""
-
-
 def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
     """Same list pages and details, urllib + json.loads + normalise_bill + executemany, sequential."""
     start = time.perf_counter()
@@ -167,27 +159,10 @@ def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
                 norm = normalise_bill(
                     BillItem(bill_no, record, Provenance(url, utc_now(), sha256(body), "x")), today
                 )
-                b = norm.bill
-                bills.append(
-                    (b["bill_no"], b["term"], b["title"], b["current_stage"], b["source_url"],
-                     b["fetched_at"], b["content_sha256"], b["record_sha256"])
-                )  # fmt: skip
-                stages.extend(
-                    (
-                        s["bill_no"],
-                        s["seq"],
-                        s["stage"],
-                        s["status_raw"],
-                        s["on"],
-                        s["committee"],
-                        s["source_url"],
-                    )
-                    for s in norm.stages
-                )
-                sponsors.extend(
-                    (s["bill_no"], s["role"], s["seq"], s["name_raw"], s["name"], s["kind"])
-                    for s in norm.sponsors
-                )
+                bill, bill_stages, bill_sponsors = baseline_rows(norm)
+                bills.append(bill)
+                stages.extend(bill_stages)
+                sponsors.extend(bill_sponsors)
             flush()
             page += 1
     n = conn.execute("SELECT count(*) FROM bills").fetchone()[0]

@@ -30,6 +30,8 @@ from urllib.parse import quote, urlencode
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from baseline_rows import BASELINE_SCHEMA, baseline_rows  # noqa: E402
+
 from billtracker.cli import replay_settings  # noqa: E402
 from billtracker.replay import ReplayServer  # noqa: E402
 from billtracker.spiders import replay_queries  # noqa: E402
@@ -70,16 +72,6 @@ def get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
-BASELINE_SCHEMA = """
-CREATE TABLE bills (bill_no TEXT PRIMARY KEY, term INTEGER, title TEXT, current_stage TEXT,
-                    source_url TEXT, fetched_at TEXT, content_sha256 TEXT, record_sha256 TEXT);
-CREATE TABLE stages (bill_no TEXT, seq INTEGER, stage TEXT, status_raw TEXT, "on" TEXT,
-                     committee TEXT, source_url TEXT, PRIMARY KEY (bill_no, seq));
-CREATE TABLE sponsors (bill_no TEXT, role TEXT, seq INTEGER, name_raw TEXT, name TEXT, kind TEXT,
-                       PRIMARY KEY (bill_no, role, seq));
-"""
-
-
 def baseline(base_url: str, db_path: Path) -> tuple[float, int]:
     """The same URLs (list pages, bill details, 關連議案 details, laws), json.loads, the same
     normalise_bill rows, sqlite3 executemany. Sequential, no retries, no politeness."""
@@ -113,26 +105,10 @@ def baseline(base_url: str, db_path: Path) -> tuple[float, int]:
         record: dict[str, Any] = json.loads(body)["data"]
         prov = Provenance(url, utc_now(), sha256(body), "baseline")
         norm = normalise_bill(BillItem(bill_no, record, prov), today)
-        b = norm.bill
-        bills.append(
-            (
-                b["bill_no"],
-                b["term"],
-                b["title"],
-                b["current_stage"],
-                b["source_url"],
-                b["fetched_at"],
-                b["content_sha256"],
-                b["record_sha256"],
-            )
-        )
-        stages += [
-            (s["bill_no"], s["seq"], s["stage"], s["status_raw"], s["on"], s["committee"], s["source_url"])
-            for s in norm.stages
-        ]
-        sponsors += [
-            (s["bill_no"], s["role"], s["seq"], s["name_raw"], s["name"], s["kind"]) for s in norm.sponsors
-        ]
+        bill, bill_stages, bill_sponsors = baseline_rows(norm)
+        bills.append(bill)
+        stages += bill_stages
+        sponsors += bill_sponsors
         laws.update(str(code) for code in record.get("法律編號") or [])
         queue += [str(r["議案編號"]) for r in record.get("關連議案") or [] if r.get("議案編號")]
     for code in sorted(laws):
