@@ -68,28 +68,19 @@ def db(crawled_db: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(crawled_db)
 
 
+def run_cli_crawl(db_path: Path, samples_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`billtracker crawl --replay` of every spider, the real CLI in a subprocess."""
+    cmd = [sys.executable, "-m", "billtracker.cli", "crawl", "--replay", str(samples_dir)]
+    cmd += ["--db", str(db_path), "--today", TODAY]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
 @pytest.fixture(scope="session")
 def cli_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> tuple[Path, str]:
     """`billtracker crawl --replay` of every spider (real CLI), shared read-only by the end-to-end
     tests: (database, the CLI's stderr)."""
     db_path = tmp_path_factory.mktemp("e2e") / "billtracker.db"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billtracker.cli",
-            "crawl",
-            "--replay",
-            str(samples_dir),
-            "--db",
-            str(db_path),
-            "--today",
-            TODAY,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli_crawl(db_path, samples_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     return db_path, result.stderr
 

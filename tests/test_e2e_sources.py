@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +16,7 @@ import sqlite_utils
 
 from billtracker.replay import ReplayServer
 from billtracker.serving import datasette_app
-from tests.conftest import CIO_BILL, TODAY, run_crawl
+from tests.conftest import CIO_BILL, run_cli_crawl, run_crawl
 
 
 @pytest.fixture(scope="module")
@@ -199,23 +197,7 @@ def test_crawling_everything_again_changes_nothing(db_path: Path, samples_dir: P
         "sponsors": "select bill_no, role, seq, legislator_id from sponsors order by 1, 2, 3",
     }
     before = {k: list(sqlite_utils.Database(copy).execute(q).fetchall()) for k, q in queries.items()}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "billtracker.cli",
-            "crawl",
-            "--replay",
-            str(samples_dir),
-            "--db",
-            str(copy),
-            "--today",
-            TODAY,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli_crawl(copy, samples_dir)
     assert result.returncode == 0, result.stderr[-2000:]
     after = {k: list(sqlite_utils.Database(copy).execute(q).fetchall()) for k, q in queries.items()}
     assert after == before
