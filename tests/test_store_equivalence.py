@@ -112,7 +112,14 @@ def masked(column: str, value: Any) -> Any:
     return value
 
 
+def table_rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
+    cursor = conn.execute(f"select rowid, * from [{table}] order by rowid")
+    columns = ["rowid"] + [d[0] for d in cursor.description[1:]]
+    return [{c: masked(c, v) for c, v in zip(columns, row, strict=True)} for row in cursor]
+
+
 def dump(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every table's rows with rowids, and the FTS indexes checked against their content."""
     with sqlite3.connect(path) as conn:
         tables = [
             name
@@ -120,15 +127,10 @@ def dump(path: Path) -> dict[str, list[dict[str, Any]]]:
                 "select name from sqlite_master where type = 'table' and name not like '%_fts%' order by name"
             )
         ]
-        out = {}
-        for table in tables:
-            cursor = conn.execute(f"select rowid, * from [{table}] order by rowid")
-            columns = ["rowid"] + [d[0] for d in cursor.description[1:]]
-            out[table] = [{c: masked(c, v) for c, v in zip(columns, row, strict=True)} for row in cursor]
+        out = {table: table_rows(conn, table) for table in tables}
         for fts in ("bills_fts", "search_texts_fts"):
             conn.execute(f"insert into {fts}({fts}) values ('integrity-check')")  # raises if out of step
-            cursor = conn.execute(f"select rowid, * from {fts} order by rowid")
-            out[fts] = [dict(zip(["rowid"] + [d[0] for d in cursor.description[1:]], row)) for row in cursor]
+            out[fts] = table_rows(conn, fts)
     return out
 
 
