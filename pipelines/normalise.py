@@ -20,6 +20,10 @@ from scrapers.items import BillItem
 from scrapers.stages import LABELS, classify, clean_status, committee_in_status
 
 DERIVED_SEQ = 1000
+# json.dumps(value, ensure_ascii=False) builds a new encoder on every call; a row value is
+# encoded ~20 times per bill. The same output from one encoder each.
+to_json = json.JSONEncoder(ensure_ascii=False).encode
+to_sorted_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 @dataclass
@@ -59,7 +63,7 @@ def to_int(value: Any) -> int | None:
 def content_hash(record: dict[str, Any]) -> str:
     """Hash of the record minus the fetch timestamp, so an unchanged bill is a no-op."""
     stable = {k: v for k, v in record.items() if k != "資料抓取時間"}
-    return hashlib.sha256(json.dumps(stable, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(to_sorted_json(stable).encode()).hexdigest()
 
 
 def safe_date(value: Any, where: str, problems: list[Problem]) -> str | None:
@@ -172,8 +176,8 @@ def _row(
         "gone_at": None,
     }
     row.update(extra)
-    row["meeting_codes"] = json.dumps(row["meeting_codes"], ensure_ascii=False)
-    row["dates"] = json.dumps(row["dates"], ensure_ascii=False)
+    row["meeting_codes"] = to_json(row["meeting_codes"])
+    row["dates"] = to_json(row["dates"])
     return row
 
 

@@ -1,16 +1,18 @@
 """The one way a problem row is written, whichever pipeline found it.
 
 The same problem seen again (every daily run of a broken source) is one row, counted in `times`
-with `last_seen_at`, so re-running an unchanged crawl leaves the table as it was.
+with `last_seen_at`, so re-running an unchanged crawl leaves the table as it was. Plain sqlite3
+(pipelines/rawsql.py): a backfill records one for every bill without a 議案流程.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import sqlite_utils
 
+from pipelines.normalise import to_json
+from pipelines.rawsql import insert
 from scrapers.tw_ly.responses import utc_now
 
 
@@ -24,26 +26,26 @@ def record_problem(
     detail: dict[str, Any] | None = None,
 ) -> None:
     now = utc_now()
-    seen = next(
-        db["problems"].rows_where(
-            "spider = ? AND kind = ? AND message = ? AND url = ? AND bill_no IS ?",
-            [spider, kind, message, url, bill_no],
-        ),
-        None,
-    )
+    conn = db.conn
+    seen = conn.execute(
+        "SELECT id, times FROM problems"
+        " WHERE spider = ? AND kind = ? AND message = ? AND url = ? AND bill_no IS ?",
+        [spider, kind, message, url, bill_no],
+    ).fetchone()
     if seen is not None:
-        db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
+        conn.execute(
+            "UPDATE problems SET last_seen_at = ?, times = ? WHERE id = ?", [now, (seen[1] or 1) + 1, seen[0]]
+        )
         return
-    db["problems"].insert(
-        {
-            "recorded_at": now,
-            "spider": spider,
-            "kind": kind,
-            "message": message,
-            "url": url,
-            "bill_no": bill_no,
-            "detail": json.dumps(detail or {}, ensure_ascii=False),
-            "last_seen_at": now,
-            "times": 1,
-        }
-    )
+    row = {
+        "recorded_at": now,
+        "spider": spider,
+        "kind": kind,
+        "message": message,
+        "url": url,
+        "bill_no": bill_no,
+        "detail": to_json(detail or {}),
+        "last_seen_at": now,
+        "times": 1,
+    }
+    insert(conn, "problems", [row])

@@ -8,7 +8,6 @@ as published; only the `search_texts.key` column is converted.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import opencc
@@ -16,15 +15,23 @@ import opencc
 _T2S = opencc.OpenCC("t2s")
 
 
-@lru_cache(maxsize=65536)
-def _char(ch: str) -> str:
-    out = _T2S.convert(ch)
-    return out if len(out) == 1 else ch
+class _CharMap(dict[int, str]):
+    """code point -> its t2s character (itself when t2s gives more or less than one), filled on
+    first sight: a str.translate table, so a text is converted in one C call."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = _T2S.convert(ch)
+        self[code] = mapped = out if len(out) == 1 else ch
+        return mapped
+
+
+_CHARS = _CharMap()
 
 
 def search_key(text: str | None) -> str:
     """'行政院資訊總處' -> '行政院资讯总处'; Simplified input maps to itself."""
-    return "".join(_char(ch) for ch in (text or ""))
+    return (text or "").translate(_CHARS)
 
 
 def search_rows(bill: dict[str, Any], articles: list[dict[str, Any]]) -> list[dict[str, Any]]:

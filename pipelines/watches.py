@@ -103,8 +103,9 @@ def match_change(
     committees = {r["committee"] for r in state.stages if r.get("committee")}
     for watch in stored_watches(db) if watches is None else watches:
         if watch.matches(state.bill, state.laws, committees):
-            db["change_watches"].insert(
-                {"change_id": change_id, "watch": watch.name}, pk=("change_id", "watch"), ignore=True
+            db.conn.execute(
+                "INSERT OR IGNORE INTO change_watches (change_id, watch) VALUES (?, ?)",
+                [change_id, watch.name],
             )
 
 
