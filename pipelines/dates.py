@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _ROC_SEP = re.compile(r"^(\d{2,3})[/.\-年](\d{1,2})[/.\-月](\d{1,2})日?$")
@@ -18,6 +19,7 @@ class BadDate(ValueError):
     """A date string that is neither ISO nor a ROC date, or names a day that does not exist."""
 
 
+@lru_cache(maxsize=8192)  # a backfill parses ~1,000,000 dates: ~5,000 distinct days, each many times
 def parse_date(text: str | None) -> str | None:
     """Return 'YYYY-MM-DD', None for an empty value, or raise BadDate saying what was wrong."""
     value = (text or "").strip()

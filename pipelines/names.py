@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+_SPACES = re.compile(r"\s+")
 _HAN_RUN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·．.]+")
 _CAUCUS = re.compile(r"黨團$")
 _GOVERNMENT = re.compile(r"^(行政院|司法院|考試院|監察院)")
@@ -18,7 +19,7 @@ _GOVERNMENT = re.compile(r"^(行政院|司法院|考試院|監察院)")
 
 def clean_name(raw: str) -> str:
     """Strip every kind of whitespace (U+3000 included), keep spelling otherwise."""
-    return re.sub(r"\s+", "", raw or "")
+    return _SPACES.sub("", raw or "")
 
 
 def person_key(raw: str) -> str:

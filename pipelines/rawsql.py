@@ -11,7 +11,8 @@ are sqlite-utils' own: an upsert is `INSERT ... ON CONFLICT(pk) DO UPDATE` of th
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -63,3 +64,28 @@ def select(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> li
 def select_one(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
     rows = select(conn, sql, params)
     return rows[0] if rows else None
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[None]:
+    """sqlite-utils' Database.atomic() with one fixed savepoint name (it draws a random one per
+    call): a transaction when none is open, else a savepoint that a failure rolls back alone.
+    SQLite resolves a repeated name to the innermost savepoint, so nesting works."""
+    if not conn.in_transaction:
+        conn.execute("BEGIN")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        return
+    conn.execute("SAVEPOINT item")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:  # an error can end the transaction, savepoints and all
+            conn.execute("ROLLBACK TO SAVEPOINT item")
+            conn.execute("RELEASE SAVEPOINT item")
+        raise
+    conn.execute("RELEASE SAVEPOINT item")

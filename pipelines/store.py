@@ -42,7 +42,7 @@ from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.history import BillState
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.problems import record_problem
-from pipelines.rawsql import insert, select, select_one, upsert
+from pipelines.rawsql import atomic, insert, select, select_one, upsert
 from pipelines.schema import open_db
 from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
@@ -196,7 +196,7 @@ class StorePipeline:
             if self.batch_items > 1:
                 if not self.db.conn.in_transaction:
                     self.db.conn.execute("BEGIN")
-                with self.db.atomic():  # a savepoint: a bad item rolls back alone
+                with atomic(self.db.conn):  # a savepoint: a bad item rolls back alone
                     self.dispatch(item)
             else:
                 self.dispatch(item)
@@ -255,20 +255,19 @@ class StorePipeline:
     def store_law(self, item: LawItem) -> None:
         assert self.db is not None
         r = item.record
-        self.db["laws"].upsert(
-            {
-                "law_code": item.law_code,
-                "name": str(r.get("名稱") or ""),
-                "status": str(r.get("法律狀態") or ""),
-                "kind": str(r.get("類別") or ""),
-                "parent_code": str(r.get("母法編號") or ""),
-                "source": item.source,
-                "source_url": item.provenance.source_url,
-                "fetched_at": item.provenance.fetched_at,
-                "content_sha256": item.provenance.content_sha256,
-            },
-            pk="law_code",
-        )
+        row = {
+            "law_code": item.law_code,
+            "name": str(r.get("名稱") or ""),
+            "status": str(r.get("法律狀態") or ""),
+            "kind": str(r.get("類別") or ""),
+            "parent_code": str(r.get("母法編號") or ""),
+            "source": item.source,
+            "source_url": item.provenance.source_url,
+            "fetched_at": item.provenance.fetched_at,
+            "content_sha256": item.provenance.content_sha256,
+        }
+        upsert(self.db.conn, "laws", [row], ("law_code",))
+        self.known_laws.add(item.law_code)
         self.counts["laws"] += 1
 
     def store_bill(self, item: BillItem) -> None:
@@ -287,11 +286,11 @@ class StorePipeline:
                 is None
             ):
                 # Stored before articles and search keys existed: add them once.
-                with self.db.atomic():
+                with atomic(self.db.conn):
                     self._write_articles(item, norm, existing, utc_now())
             return
         now = utc_now()
-        with self.db.atomic():
+        with atomic(self.db.conn):
             if existing is None:
                 before = BillState(None)
                 after = self._write(norm, None, now)
