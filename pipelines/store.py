@@ -286,14 +286,14 @@ class StorePipeline:
                 is None
             ):
                 # Stored before articles and search keys existed: add them once.
-                with atomic(self.db.conn):
+                with atomic(conn):
                     self._write_articles(item, norm, existing, utc_now())
             return
         now = utc_now()
-        with atomic(self.db.conn):
+        with atomic(conn):
             if existing is None:
                 before = BillState(None)
-                after = self._write(norm, None, now)
+                after = new_bill_state(self._write(norm, None, now), norm)
             else:
                 before = history.snapshot(self.db, bill_no, existing)
                 self._write(norm, existing, now)
@@ -345,9 +345,8 @@ class StorePipeline:
             conn.execute("DELETE FROM search_texts WHERE bill_no = ?", [bill_no])
         insert(conn, "search_texts", search_rows(norm.bill, live))
 
-    def _write(self, norm: NormalisedBill, existing: dict[str, Any] | None, now: str) -> BillState:
-        """Upsert the bill's rows. Returns the bill's state after the write for a new bill (built
-        from the rows written: nothing else of it is stored); an existing one must be read back."""
+    def _write(self, norm: NormalisedBill, existing: dict[str, Any] | None, now: str) -> dict[str, Any]:
+        """Upsert the bill's rows; returns its `bills` row as written."""
         assert self.db is not None
         conn, bill = self.db.conn, dict(norm.bill)
         bill_no = bill["bill_no"]
@@ -391,8 +390,7 @@ class StorePipeline:
         self._link_laws(norm.laws)
         upsert(conn, "related_bills", norm.related, ("bill_no", "related_bill_no"))
         upsert(conn, "documents", norm.documents, ("bill_no", "seq"))
-        live_stages = sorted(stages, key=lambda r: r["seq"])
-        return BillState(bill, live_stages, norm.sponsors, norm.related, [r["law_code"] for r in norm.laws])
+        return bill
 
     def _link_laws(self, laws: list[dict[str, Any]]) -> None:
         """bill_laws rows, and a `laws` row for a code no law item has brought yet."""
@@ -404,3 +402,15 @@ class StorePipeline:
                 law = {"law_code": row["law_code"], "name": row["law_name"], "source": "lyapi"}
                 insert(conn, "laws", [{**law, "source_url": row["source_url"]}], or_ignore=True)
                 self.known_laws.add(row["law_code"])
+
+
+def new_bill_state(bill: dict[str, Any], norm: NormalisedBill) -> BillState:
+    """What history.snapshot would read right after a new bill's rows were written, without
+    reading: they are all it has (rows of a bill can only exist once its `bills` row does)."""
+    return BillState(
+        bill,
+        sorted(norm.stages, key=lambda r: r["seq"]),
+        norm.sponsors,
+        norm.related,
+        [r["law_code"] for r in norm.laws],
+    )
