@@ -28,6 +28,7 @@ TODAY = date(2026, 11, 26)
 CIO_BILL = "1051006070201100"
 LYAPI_BILL = "202110213410000"  # the one sample with a 對照表
 NEW_LAW = "99999"
+ROLLED_BACK_LAW = "88888"
 
 
 def bill(record: dict[str, Any], fetched_at: str, bill_no: str | None = None) -> BillItem:
@@ -72,6 +73,11 @@ def changed_samples(data: ReplayData) -> list[dict[str, Any]]:
     d["議案流程"].append({"日期": ["2017-05-01"], "狀態": "不明狀態", "會期": "", "院會/委員會": "院會"})
     e = bills["1050301070201300"]
     e["屆"] = 10**30  # cannot be stored (int overflow mid write): rolled back, a store-error problem
+    f = bills["1050307070200500"]
+    f["法律編號"], f["法律編號:str"] = [ROLLED_BACK_LAW], ["壞法"]
+    f["資料抓取時間"] = {"not", "JSON"}  # fails late (the version's JSON): its laws row is rolled back
+    g = bills["1050310070204800"]
+    g["法律編號"], g["法律編號:str"] = [ROLLED_BACK_LAW], ["好法"]  # so this bill must write it
     return list(bills.values())
 
 
@@ -151,4 +157,5 @@ def test_fast_store_writes_what_the_reference_wrote(tmp_path: Path, runs: list[l
     assert expected["change_watches"] and any(row["gone_at"] for row in expected["stages"])
     assert any(row["gone_at"] for row in expected["articles"])
     assert [row["name"] for row in expected["laws"] if row["law_code"] == NEW_LAW] == ["新法"]
+    assert [row["name"] for row in expected["laws"] if row["law_code"] == ROLLED_BACK_LAW] == ["好法"]
     assert max(row["times"] for row in expected["problems"]) == 3  # one problem, three runs: one row
