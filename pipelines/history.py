@@ -59,7 +59,8 @@ class Change:
 def snapshot(db: sqlite_utils.Database, bill_no: str, bill: dict[str, Any] | None = None) -> BillState:
     """The bill's stored rows (live stages only); `bill` when the caller has just read its row."""
     conn = db.conn
-    bill = bill or select_one(conn, "select * from bills where bill_no = ?", [bill_no])
+    if bill is None:
+        bill = select_one(conn, "select * from bills where bill_no = ?", [bill_no])
     if bill is None:
         return BillState(None)
     return BillState(
