@@ -137,11 +137,18 @@ def direct_sql_ms(db: Path, name: str, params: list[dict[str, str]]) -> float:
 
 
 def server_stack() -> str:
-    """Which event loop and HTTP parser uvicorn picks (it takes uvloop / httptools when installed)."""
-    import importlib.util
+    """Which event loop and HTTP parser uvicorn picks (it takes uvloop / httptools when they import)."""
+    import importlib
 
-    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    def imports(module: str) -> bool:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return False
+        return True
+
+    loop = "uvloop" if imports("uvloop") else "asyncio"
+    http = "httptools" if imports("httptools") else "h11"
     return f"uvicorn with {loop} + {http}"
 
 

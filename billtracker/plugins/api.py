@@ -94,15 +94,41 @@ def page_key(name: str, row: dict[str, Any]) -> tuple[str, str] | None:
 
 
 PAGE_SIZES = {"changes_since": CHANGES_PAGE_SIZE, "law_bills": LAW_BILLS_PAGE_SIZE}
+FIRST_COLUMNS = {"changes_since": "id", "law_bills": "bill_no"}
 
 
-def next_link(scope: dict[str, Any], rows: list[dict[str, Any]], name: str = "changes_since") -> bytes | None:
+def page_rows(body: bytes, name: str) -> tuple[int, dict[str, Any] | None]:
+    """(rows on the page, the last row) without decoding the whole page when it is a `_shape=array`:
+    each row object starts with its first column, and that text cannot occur inside a JSON string
+    (quotes in strings are escaped). Other shapes are decoded in full."""
+    marker = b'{"' + FIRST_COLUMNS[name].encode() + b'": '
+    count = body.count(marker)
+    if count and body.lstrip().startswith(b"["):
+        last, _ = json.JSONDecoder().raw_decode(body[body.rfind(marker) :].decode("utf-8"))
+        return count, last
+    rows = rows_of(body)
+    return len(rows), (rows[-1] if rows else None)
+
+
+def next_link(scope: dict[str, Any], body: bytes, name: str) -> bytes | None:
     """The rel=next Link for a full page, keyed on the last row."""
-    if len(rows) < PAGE_SIZES[name] or not (key := page_key(name, rows[-1])):
+    count, last = page_rows(body, name)
+    if count < PAGE_SIZES[name] or last is None or not (key := page_key(name, last)):
         return None
     params = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
     params = [(k, v) for k, v in params if k != key[0]] + [key]
     return f'<{request_url(scope, urlencode(params))}>; rel="next"'.encode()
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    """Decode text in C: Datasette's text_factory is a Python lambda that tolerates invalid UTF-8,
+    called once per text cell (~600 calls, ~0.5 ms of a 100-row law_bills page). Every text in
+    billtracker's database was written by Python's sqlite3, so it is valid UTF-8."""
+    conn.text_factory = str
+    # 64 MB of page cache per connection instead of 2 MB: a page of law_bills reads 100 bills rows
+    # scattered over the file (0.9 -> 0.5 ms at 150,000 bills).
+    conn.execute("PRAGMA cache_size = -65536")
 
 
 @hookimpl
@@ -150,7 +176,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                         start.update({"status": 200, "headers": headers})
                     elif paging:
                         try:
-                            link = next_link(scope, rows_of(body), found[0])
+                            link = next_link(scope, body, found[0])
                         except ValueError:
                             link = None
                     start_headers = [
