@@ -190,32 +190,26 @@ def main(argv: list[str] | None = None) -> None:
             "floor: static file": ["/-/static/app.css"],
         }
         counts = [int(c) for c in str(args.connections).split(",") if c.strip()]
+        # Baseline in the same run: the same server on uvicorn's fallback stack (no uvloop /
+        # httptools), measured right after the main server at each step so both see the same load.
+        plain_labels = ("law_bills", "floor: static file")
         proc, base = start_datasette(db, tmp)
+        plain_proc, plain_base = start_datasette(db, tmp, plain=True)
         try:
             for paths in endpoints.values():  # warm the page cache and Datasette's caches
                 wrk(base, paths, 1, 2, tmp)
-            results = {
-                (label, c): wrk(base, paths, args.seconds, c, tmp)
-                for label, paths in endpoints.items()
-                for c in counts
-            }
+            for label in plain_labels:
+                wrk(plain_base, endpoints[label], 1, 2, tmp)
+            results, plain = {}, {}
+            for label, paths in endpoints.items():
+                for c in counts:
+                    results[label, c] = wrk(base, paths, args.seconds, c, tmp)
+                    if label in plain_labels:
+                        plain[label, c] = wrk(plain_base, paths, args.seconds, c, tmp)
         finally:
-            proc.terminate()
-            proc.wait()
-        # Baseline in the same run: the same server without uvloop / httptools (uvicorn's fallback).
-        plain_endpoints = {k: endpoints[k] for k in ("law_bills", "floor: static file")}
-        proc, base = start_datasette(db, tmp, plain=True)
-        try:
-            for paths in plain_endpoints.values():
-                wrk(base, paths, 1, 2, tmp)
-            plain = {
-                (label, c): wrk(base, paths, args.seconds, c, tmp)
-                for label, paths in plain_endpoints.items()
-                for c in counts
-            }
-        finally:
-            proc.terminate()
-            proc.wait()
+            for p in (proc, plain_proc):
+                p.terminate()
+                p.wait()
         with sqlite3.connect(db) as conn:
             n_bills = conn.execute("SELECT count(*) FROM bills").fetchone()[0]
         print(
