@@ -26,6 +26,7 @@ from billtracker.paths import REPO_ROOT
 from billtracker.plugins.api import LAW_BILLS_PAGE_SIZE
 from billtracker.serving import datasette_app
 from pipelines.schema import open_db
+from pipelines.schema_api import ROWID_SPAN
 
 # The query law_bills answered before issue 6 (every row, no page), ordered as it orders now.
 OLD_LAW_BILLS = """
@@ -136,6 +137,19 @@ def test_last_on_is_right_after_real_crawls(request: pytest.FixtureRequest, fixt
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
         assert conn.execute("select count(*) from bill_laws where last_on != ''").fetchone()[0] > 0
         assert stale_last_on(conn) == []
+        # bills_recent_fts holds every bill once, under its current recency key.
+        assert (
+            conn.execute("select count(*) from bills_recent_fts").fetchone()
+            == conn.execute("select count(*) from bills").fetchone()
+        )
+        for rowid, filed_on, title in conn.execute("select rowid, filed_on, title from bills"):
+            key = int((filed_on or "0").replace("-", "")) * ROWID_SPAN + rowid
+            phrase = '"' + title[1:7].replace('"', '""') + '"'
+            found = conn.execute(
+                "select count(*) from bills_recent_fts where bills_recent_fts match ? and rowid = ?",
+                [phrase, key],
+            ).fetchone()[0]
+            assert found == 1, (rowid, title)
 
 
 def many_bills(db_path: Path, n: int) -> None:
@@ -255,3 +269,20 @@ def test_search_follows_title_changes_and_deletes(cli_crawl: tuple[Path, str], t
     assert [h["bill_no"] for h in search(db_path, "鯨豚保育")] == [bill_no]
     assert other not in {h["bill_no"] for h in search(db_path, "法")}
     conn.close()
+
+
+def test_page_rows_reads_the_last_row_without_decoding_the_page() -> None:
+    """A title that quotes the marker text cannot fool the count: quotes in JSON strings are escaped."""
+    import json
+
+    from billtracker.plugins.api import page_rows
+
+    rows = [
+        {"bill_no": f"20110000000000{i}", "title": '{"bill_no": "x"} 「法」', "last_on": None}
+        for i in range(3)
+    ]
+    body = json.dumps(rows, ensure_ascii=False).encode()
+    assert page_rows(body, "law_bills") == (3, rows[-1])
+    default_shape = json.dumps({"columns": ["bill_no"], "rows": [["1"], ["2"]]}).encode()
+    assert page_rows(default_shape, "law_bills") == (2, {"bill_no": "2"})
+    assert page_rows(b"[]", "law_bills") == (0, None)
