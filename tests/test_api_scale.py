@@ -286,3 +286,31 @@ def test_page_rows_reads_the_last_row_without_decoding_the_page() -> None:
     default_shape = json.dumps({"columns": ["bill_no"], "rows": [["1"], ["2"]]}).encode()
     assert page_rows(default_shape, "law_bills") == (2, {"bill_no": "2"})
     assert page_rows(b"[]", "law_bills") == (0, None)
+
+
+@pytest.mark.parametrize("q", ["組織法", "组织法", "資訊", "長照", "年满十八岁"])
+def test_search_page_picks_its_bills_in_sql(cli_crawl: tuple[Path, str], q: str) -> None:
+    """The staffers' search (/-/search) chooses and orders its page in SQL before reading texts:
+    the same bills, order and matching fields as reading every matching text (limit 3 and 100)."""
+    from billtracker.search import search as page_search
+    from pipelines.search_keys import search_key
+
+    conn = sqlite3.connect(f"file:{cli_crawl[0]}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    needle = search_key(q)
+    texts = [r for r in conn.execute("select bill_no, field, key from search_texts") if needle in r["key"]]
+    fields = {b: {r["field"] for r in texts if r["bill_no"] == b} for b in {r["bill_no"] for r in texts}}
+    ordered = [
+        r[0]
+        for r in conn.execute(
+            f"select bill_no from bills where bill_no in ({','.join('?' * len(fields))}) "
+            "order by current_stage_on desc, bill_no",
+            list(fields),
+        )
+    ]
+    assert ordered, q
+    for limit in (3, 100):
+        got = page_search(conn, q, limit=limit)
+        assert [b["bill_no"] for b in got] == ordered[:limit], q
+        assert all({m["field"] for m in b["matches"]} == fields[b["bill_no"]] for b in got)
+    conn.close()
