@@ -125,7 +125,7 @@ def table_rows(conn: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
 
 
 def dump(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every table's rows with rowids, and the FTS indexes checked against their content."""
+    """Every table's rows with rowids, and every FTS5 index checked (against its content, if any)."""
     with sqlite3.connect(path) as conn:
         tables = [
             name
@@ -134,7 +134,15 @@ def dump(path: Path) -> dict[str, list[dict[str, Any]]]:
             )
         ]
         out = {table: table_rows(conn, table) for table in tables}
-        for fts in ("bills_fts", "search_texts_fts"):
+        fts_tables = [
+            name
+            for (name,) in conn.execute(
+                "select name from sqlite_master where type = 'table'"
+                " and (sql like '%using fts5(%' or sql like '%using fts5 (%')"
+            )
+        ]
+        assert {"bills_fts", "search_texts_fts"} <= set(fts_tables)
+        for fts in fts_tables:
             conn.execute(f"insert into {fts}({fts}) values ('integrity-check')")  # raises if out of step
             out[fts] = table_rows(conn, fts)
     return out
