@@ -142,6 +142,7 @@ class Reconciler:
         self.counts: dict[str, int] = defaultdict(int)
         self._found: dict[str, set[str]] = {}  # bill -> fields found in disagreement this run
         self._has_versions = True  # any law_versions / lis_law_versions row (set by run)
+        self._idents: dict[str, str] = {}  # sponsor spelling -> identity (see _sponsor_sets)
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -784,7 +785,11 @@ class Reconciler:
         index = self.alias_index()
 
         def ident(raw: str) -> str:
-            return index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+            found = self._idents.get(raw)
+            if found is None:  # ~200 legislators sponsor every bill: each spelling is keyed once a run
+                found = index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+                self._idents[raw] = found
+            return found
 
         out: dict[str, tuple[list[str], dict[str, Any]]] = {}
         rows = bill.lyapi_sponsors
