@@ -51,6 +51,7 @@ SOURCE_SEQ = 2000  # an event only a secondary source reports
 _TITLE_NOISE = re.compile(r"[「」『』，,。、\s]|請審議案|案$")
 _MERGED_LIST = re.compile(r"併案審查(?P<names>.+?)(?:分別)?(?:擬具|提案|所提)")
 _MEMBER = re.compile(r"(?:委員)?(?P<name>[^、及]+?)等(?P<count>\d+)人")
+_HEADCOUNT = re.compile(r"等(\d+)人")
 
 
 # Slugs that name one state in two vocabularies: lis says 一讀(委員會待審) for a bill LYAPI calls
@@ -418,13 +419,24 @@ class Reconciler:
         for r in self.db.query("SELECT bill_no, title, proposer_text FROM bills"):
             candidates[r["bill_no"]] = r["title"]
             proposer_text[r["bill_no"]] = r["proposer_text"] or ""
+        # "X等N人" can only be in a text that has 等N人 right after a character X ends with: index
+        # each text's (N, that character) once instead of testing every tag against every bill.
+        index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        order = [b for b in candidates if not is_report(b)]
+        for position, bill_no in enumerate(order):
+            for text in (candidates[bill_no] or "", proposer_text.get(bill_no, "")):
+                for found in _HEADCOUNT.finditer(text):
+                    if found.start() > 0:
+                        index[(found.group(1), text[found.start() - 1])].append(position)
         for report, title in reports.items():
             for name, count in merged_members(title):
                 tag = f"{name}等{count}人"
-                for bill_no, bill_title in candidates.items():
-                    if is_report(bill_no) or (report, bill_no) in links:
+                hits = index.get((str(count), name[-1]), []) if name else range(len(order))
+                for position in sorted(set(hits)):
+                    bill_no = order[position]
+                    if (report, bill_no) in links:
                         continue
-                    if tag in (bill_title or "") or tag in proposer_text.get(bill_no, ""):
+                    if tag in (candidates[bill_no] or "") or tag in proposer_text.get(bill_no, ""):
                         links[(report, bill_no)] = {
                             "evidence": f"report title names 委員{tag}",
                             "source_url": report_urls.get(report, ""),
