@@ -1,10 +1,11 @@
 """Benchmark (not a test): a full backfill of the generated LYAPI-sized corpus through Scrapy.
 
 The replay serves ScaleCorpus bills (billtracker/replay/scale.py) from its own process; one
-`scrapy crawl tw_ly_bills` with the BULK profile stores them all (list pages of 1,000, details,
-laws) into a fresh SQLite file. Baseline, same run: a bare loop that fetches the same list pages
-and details with urllib, json-parses them, normalises them with the same normalise_bill and
-writes bills/stages/sponsors with sqlite3 executemany. Also: an incremental refresh after
+`scrapy crawl tw_ly_bills` with the BULK profile stores them all (list pages of 1,000 carrying
+whole records, laws, related bills no list carried) into a fresh SQLite file, and reconciles
+them. Baseline, same run: a bare loop that fetches the same list pages with urllib, json-parses
+them, normalises them with the same normalise_bill and writes bills/stages/sponsors with sqlite3
+executemany. Also: an incremental refresh after
 ``--changed`` bills changed (requests made, wall), and peak RSS of the crawl process (wait4).
 
     python bench/bench_backfill.py                 # 5,000 bills (quick)
@@ -120,7 +121,8 @@ def crawl(
 
 
 def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
-    """Same list pages and details, urllib + json.loads + normalise_bill + executemany, sequential."""
+    """The same responses as the crawl (whole-record list pages; details only if the list is not
+    whole), urllib + json.loads + normalise_bill + executemany, sequential."""
     start = time.perf_counter()
     today = date.fromisoformat(TODAY)
     api = f"{base_url}/v2"
@@ -138,27 +140,30 @@ def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
             conn.executemany("INSERT OR REPLACE INTO sponsors VALUES (?, ?, ?, ?, ?, ?)", sponsors)
         bills.clear(), stages.clear(), sponsors.clear()
 
+    fields = BULK["TW_LY_LIST_FIELDS"].split(",")
     for query in QUERIES:
         page, total_page = 1, 1
         while page <= total_page:
-            params = {
-                **{k: str(v) for k, v in query.items()},
-                "page": page,
-                "limit": BULK["TW_LY_PAGE_LIMIT"],
-            }
-            listing = json.loads(urllib.request.urlopen(f"{api}/bills?{urlencode(params)}").read())
+            params = [(k, str(v)) for k, v in query.items()]
+            params += [("page", str(page)), ("limit", BULK["TW_LY_PAGE_LIMIT"])]
+            params += [("output_fields", f) for f in fields]
+            list_url = f"{api}/bills?{urlencode(params)}"
+            body = urllib.request.urlopen(list_url).read()
+            listing = json.loads(body)
+            whole = set(fields) <= set(listing.get("output_fields") or [])
+            list_sha = sha256(body)
             total_page = int(listing.get("total_page") or 0)
             for entry in listing["bills"]:
                 bill_no = str(entry["議案編號"])
                 if bill_no in seen:
                     continue
                 seen.add(bill_no)
-                url = f"{api}/bills/{quote(bill_no)}"
-                body = urllib.request.urlopen(url).read()
-                record = json.loads(body)["data"]
-                norm = normalise_bill(
-                    BillItem(bill_no, record, Provenance(url, utc_now(), sha256(body), "x")), today
-                )
+                url, record, sha = list_url, entry, list_sha
+                if not whole:  # the same responses as the crawl: a detail when the list is not whole
+                    url = f"{api}/bills/{quote(bill_no)}"
+                    detail = urllib.request.urlopen(url).read()
+                    record, sha = json.loads(detail)["data"], sha256(detail)
+                norm = normalise_bill(BillItem(bill_no, record, Provenance(url, utc_now(), sha, "x")), today)
                 bill, bill_stages, bill_sponsors = baseline_rows(norm)
                 bills.append(bill)
                 stages.extend(bill_stages)

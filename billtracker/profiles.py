@@ -6,6 +6,8 @@ BULK is for a backfill from a local mirror or the replay (never the live API: it
 
 from __future__ import annotations
 
+from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS
+
 BULK: dict[str, str] = {
     # The replay answers in ~1 ms: keep enough requests in flight to hide Scrapy's per-request latency.
     "CONCURRENT_REQUESTS": "32",
@@ -14,6 +16,9 @@ BULK: dict[str, str] = {
     "AUTOTHROTTLE_ENABLED": "False",
     # 1,000 bills per list page (the API's maximum) instead of 100: 150 list requests, not 1,500.
     "TW_LY_PAGE_LIMIT": "1000",
+    # Whole records in the list (output_fields): no detail request per bill. The per-request cost
+    # of the engine was ~55% of the crawl's CPU with one detail per bill (cProfile, 1,500 bills).
+    "TW_LY_LIST_FIELDS": ",".join(WHOLE_RECORD_FIELDS),
     # One transaction per 500 items instead of one fsync'd commit per item (pipelines/store.py).
     "BILLTRACKER_BATCH_ITEMS": "500",
     # Scrapy runs each response's output through CONCURRENT_ITEMS (default 100) asyncio worker

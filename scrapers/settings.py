@@ -78,6 +78,9 @@ TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
 TW_LY_PAGE_LIMIT = 100
 # Follow 關連議案 to fetch related bills' details too.
 TW_LY_FOLLOW_RELATED = True
+# Fields to ask the list for (`output_fields`); the BULK profile asks for whole records so a
+# backfill needs no detail request per bill. Empty: the API's default list fields + details.
+TW_LY_LIST_FIELDS: list[str] = []
 
 # --- tw_law_moj (law.moj.gov.tw) ---
 # MOJ's bulk law export (unverified here: no network); the replay serves the recorded slices.

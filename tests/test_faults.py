@@ -115,6 +115,7 @@ def test_kill_9_mid_crawl_then_crawl_again(
 
     result = run_crawl(db, slow_scale_replay.base_url, queries=SCALE_QUERIES, extra_settings=settings)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "'finish_reason': 'finished'" in result.stderr, result.stderr[-3000:]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

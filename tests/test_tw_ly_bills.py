@@ -21,7 +21,8 @@ from scrapy.utils.test import get_crawler
 
 from billtracker.replay import ReplayServer
 from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
-from scrapers.tw_ly.bills import TwLyBillsSpider
+from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS, TwLyBillsSpider
+from tests.conftest import run_crawl
 
 CIO_BILL = "1051006070201100"
 MERGED_BILL = "1050219070203400"  # 4 關連議案, including the committee's merged-review report
@@ -211,3 +212,82 @@ def test_real_crawl_keeps_provenance(crawled_db: Path, replay: ReplayServer) -> 
     assert conn.execute(
         "SELECT count(*) FROM stages WHERE source_url = '' OR fetched_at IS NULL"
     ).fetchone() == (0,)
+
+
+# --- list mode (TW_LY_LIST_FIELDS: whole records in the list, the BULK backfill) ----------------
+
+
+@pytest.fixture(scope="module")
+def list_spider(replay: ReplayServer) -> TwLyBillsSpider:
+    return spider_for(replay.base_url, TW_LY_PAGE_LIMIT=10, TW_LY_LIST_FIELDS=WHOLE_RECORD_FIELDS)
+
+
+def test_list_mode_asks_for_every_detail_field(list_spider: TwLyBillsSpider) -> None:
+    _, params = decoded(list_spider.list_url({"屆": 9}, 1))
+    assert params["output_fields"] == WHOLE_RECORD_FIELDS  # repeated keys, in order
+    _, body, _ = fetch(f"{list_spider.base}/bills/{CIO_BILL}")
+    assert set(json.loads(body)["data"]) <= set(WHOLE_RECORD_FIELDS)  # nothing of the detail left out
+
+
+def test_list_mode_stores_list_entries_as_whole_records(list_spider: TwLyBillsSpider) -> None:
+    url = list_spider.list_url({"屆": 9}, 1)
+    results = run_callback(
+        Request(url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1})
+    )
+    bills = of(BillItem, results)
+    assert len(bills) == 10
+    requested = [decoded(r.url)[0] for r in of(scrapy.Request, results)]
+    assert not [p for p in requested if re.fullmatch(r"/v2/bills/\d+", p)]  # no detail request
+    assert "/v2/bills" in requested  # the next page
+    for item in bills:  # the same record the detail serves, provenance the list page
+        _, body, _ = fetch(f"{list_spider.base}/bills/{item.bill_no}")
+        assert item.record == json.loads(body)["data"]
+        assert item.provenance.source_url == url
+    assert len({id(item.provenance) for item in bills}) == 1  # the page hashed once, not per bill
+
+
+def test_list_mode_falls_back_to_details_when_the_api_ignores_output_fields(
+    list_spider: TwLyBillsSpider,
+) -> None:
+    url = list_spider.list_url({"屆": 9}, 3)
+    _, body, _ = fetch(url)
+    ignored = {**json.loads(body), "output_fields": []}  # an API that does not honour the param
+    ignored["bills"] = [{"議案編號": b["議案編號"]} for b in ignored["bills"]]
+    request = Request(url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 3})
+    response = TextResponse(
+        url=url,
+        body=json.dumps(ignored).encode(),
+        request=request,
+        headers={"Content-Type": "application/json"},
+    )
+    results = list(list_spider.parse_list(response, query={"屆": 9}, page=3))
+    assert of(BillItem, results) == []
+    details = [decoded(r.url)[0] for r in of(scrapy.Request, results)]
+    assert details == [f"/v2/bills/{b['議案編號']}" for b in ignored["bills"]]
+
+
+def test_list_mode_crawl_stores_what_the_detail_crawl_stores(
+    tmp_path: Path, replay: ReplayServer, crawled_db: Path
+) -> None:
+    """The real engine in list mode: the same bills, the same record hashes, the same stages,
+    with a fraction of the requests; related bills no list carries are fetched by detail."""
+    db_path = tmp_path / "list.db"
+    extra = {"TW_LY_LIST_FIELDS": ",".join(WHOLE_RECORD_FIELDS)}
+    result = run_crawl(db_path, replay.base_url, extra_settings=extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    listed, detailed = sqlite3.connect(db_path), sqlite3.connect(crawled_db)
+    for sql in (
+        "SELECT bill_no, record_sha256, current_stage, current_stage_on FROM bills ORDER BY bill_no",
+        'SELECT bill_no, seq, stage, status_raw, "on" FROM stages ORDER BY bill_no, seq',
+        "SELECT bill_no, role, seq, name FROM sponsors ORDER BY bill_no, role, seq",
+    ):
+        assert listed.execute(sql).fetchall() == detailed.execute(sql).fetchall()
+
+    def details(conn: sqlite3.Connection) -> int:
+        urls = [u for (u,) in conn.execute("SELECT url FROM fetches")]
+        return len([u for u in urls if re.search(r"/v2/bills/\d+$", u)])
+
+    # the related bills outside the lists (the detail crawl fetched every bill: 28 + outside ones)
+    assert 0 < details(listed) < details(detailed) - 20
+    from_list = listed.execute("SELECT count(*) FROM bills WHERE source_url LIKE '%output_fields=%'")
+    assert from_list.fetchone()[0] >= 20

@@ -327,7 +327,7 @@ def _entry(dates: list[str], status: str, session: str, venue: str) -> dict[str,
 
 def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[tuple[str, str]]) -> Any:
     """/v2/bills lists (屆, 法律編號, paging) and details of generated bills; None = not ours."""
-    from .server import bill_list_item, error_response, json_response, page_of, query_filters
+    from .server import bill_list_item, error_response, json_response, output_fields, page_of, query_filters
 
     filters: dict[str, list[str]] = {}
     match parts:
@@ -356,7 +356,16 @@ def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[tuple[str, s
         if not any(v == "最新進度日期" for v in sort):
             selected.reverse()
     header, page = page_of(selected, params)  # type: ignore[arg-type]
-    bills = [bill_list_item(corpus.record(i)) for i in page]
+    fields = output_fields(params)
+    bills = [bill_list_item(corpus.record(i), fields) for i in page]
     return json_response(
-        200, {**header, "filter": filters, "sort": ["議案編號"], "id_fields": ["議案編號"], "bills": bills}
+        200,
+        {
+            **header,
+            "filter": filters,
+            "sort": ["議案編號"],
+            "id_fields": ["議案編號"],
+            "output_fields": fields,
+            "bills": bills,
+        },
     )

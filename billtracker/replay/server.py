@@ -139,7 +139,18 @@ def page_of(
     return header, records[(page - 1) * limit : page * limit]
 
 
-def bill_list_item(bill: dict[str, Any]) -> dict[str, Any]:
+def output_fields(params: list[tuple[str, str]]) -> list[str]:
+    """The `output_fields` asked for (the swagger's array param: repeated keys), in order."""
+    return [v for k, v in params if k == "output_fields" and v]
+
+
+def bill_list_item(bill: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
+    """A list entry: the default list fields, or exactly the `output_fields` asked for (plus the
+    id field), which may include detail-only ones such as 議案流程 -- LYAPI documents the param
+    on /bills; that it serves detail fields through it is assumed, not verified live."""
+    if fields:
+        wanted = {*fields, "議案編號"}
+        return {k: v for k, v in bill.items() if k in wanted}
     return {k: v for k, v in bill.items() if k not in BILL_DETAIL_ONLY}
 
 
@@ -151,14 +162,15 @@ def bill_list(data: ReplayData, params: list[tuple[str, str]], extra: dict | Non
     bills = apply_filters(data.bills.values(), filters)
     sort = sort_bills(bills, params)
     header, page = page_of(bills, params)
+    fields = output_fields(params)
     return {
         **header,
         "filter": filters,
         "sort": sort,
         "id_fields": ["議案編號"],
-        "output_fields": [],
+        "output_fields": fields,
         "supported_filter_fields": BILL_FILTERS,
-        "bills": [bill_list_item(b) for b in page],
+        "bills": [bill_list_item(b, fields) for b in page],
     }
 
 

@@ -9,6 +9,12 @@ detail only of bills that are new or whose list entry differs from what is store
 議案狀態), and stops paging at the first page where nothing changed; it follows no 關連議案 and
 fetches only laws not yet stored. Changes a list entry does not show (a cosponsor added without
 a new date) and related bills outside the list are caught by the nightly full pass.
+
+TW_LY_LIST_FIELDS (the BULK backfill profile sets it) asks the list for whole records through the
+swagger's `output_fields`: when the answer echoes every field asked for, each list entry is the
+bill's record and no detail request is made (1,000 bills per request instead of one); related
+bills not seen in any list are fetched by detail once the lists are done. An API that ignores
+the param gets the detail requests as before.
 """
 
 from __future__ import annotations
@@ -19,15 +25,25 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from scrapers.items import BillItem, LawItem
+from scrapers.items import BillItem, LawItem, Provenance
 from scrapers.stages import clean_status
 from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.known import Known, read_known
 from scrapers.tw_ly.responses import BadBody, fetch_item, provenance, read_json
 
 INCREMENTAL_SORT = "-最新進度日期"
+# Every key of a v2 bill detail (samples/ly.govapi.tw_v2/ly-mcp_bill_detail.json): asking the list
+# for all of them makes each list entry the bill's whole record.
+WHOLE_RECORD_FIELDS = [
+    "屆", "議案編號", "會議代碼", "資料抓取時間", "提案日期", "最新進度日期", "法律編號", "法律編號:str",
+    "相關附件", "議案流程", "關連議案", "議案名稱", "提案單位/提案委員", "議案狀態", "提案人", "連署人",
+    "議案類別", "提案來源", "會期", "字號", "提案編號", "案由", "說明", "對照表", "url",
+]  # fmt: skip
 
 
 class TwLyBillsSpider(SourceSpider):
@@ -45,6 +61,18 @@ class TwLyBillsSpider(SourceSpider):
             raise ValueError(f"mode must be full or incremental, got {mode!r}")
         self.mode = mode
         self._known: Known | None = None
+        # List mode (TW_LY_LIST_FIELDS): bills stored from list entries, and related bills to fetch
+        # by detail at the end if no list carried them.
+        self.listed: set[str] = set()
+        self.related_wanted: set[str] = set()
+        self.related_requested: set[str] = set()
+        self.laws_requested: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TwLyBillsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.fetch_unlisted_related, signal=signals.spider_idle)
+        return spider
 
     @property
     def incremental(self) -> bool:
@@ -77,11 +105,16 @@ class TwLyBillsSpider(SourceSpider):
             return self._queries_arg
         return list(self.settings.getlist("TW_LY_BILLS_QUERIES"))
 
+    @property
+    def list_fields(self) -> list[str]:
+        return [str(f) for f in self.settings.getlist("TW_LY_LIST_FIELDS") if f]
+
     def list_url(self, query: dict[str, Any], page: int) -> str:
         limit = self.settings.getint("TW_LY_PAGE_LIMIT", 100)
-        params = {**{k: str(v) for k, v in query.items()}, "page": page, "limit": limit}
+        params = [(k, str(v)) for k, v in query.items()] + [("page", str(page)), ("limit", str(limit))]
         if self.incremental:
-            params["sort"] = INCREMENTAL_SORT
+            params.append(("sort", INCREMENTAL_SORT))
+        params += [("output_fields", f) for f in self.list_fields]
         return f"{self.base}/bills?{urlencode(params)}"
 
     def bill_url(self, bill_no: str) -> str:
@@ -118,6 +151,10 @@ class TwLyBillsSpider(SourceSpider):
             # A page that should have items and has none is an error, not an empty success.
             yield self.problem(response, "empty-page", f"page {page} empty but total={total}")
             return
+        # Whole records in the list only if the API echoes every field asked for.
+        echoed = body.get("output_fields")
+        whole = bool(self.list_fields) and isinstance(echoed, list) and set(self.list_fields) <= set(echoed)
+        prov = provenance(response, self.name) if whole else None  # one hash per page, not per bill
         changed = 0
         for bill in bills:
             bill_no = str(bill.get("議案編號") or "").strip()
@@ -127,7 +164,11 @@ class TwLyBillsSpider(SourceSpider):
             if self.incremental and not self.is_new_or_changed(bill):
                 continue
             changed += 1
-            yield self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no)
+            if prov is not None:
+                self.listed.add(bill_no)
+                yield from self.bill_outputs(bill_no, bill, prov)
+            else:
+                yield self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no)
         if self.incremental and not changed:
             # Sorted newest progress first: a page with nothing new means the rest is older.
             self.logger.info("incremental: page %d unchanged, stop paging %s", page, query)
@@ -151,21 +192,41 @@ class TwLyBillsSpider(SourceSpider):
                 response, "wrong-shape", f"asked for {bill_no}, got {found!r}", bill_no=bill_no
             )
             return
-        yield BillItem(bill_no=bill_no, record=record, provenance=provenance(response, self.name))
+        yield from self.bill_outputs(bill_no, record, provenance(response, self.name))
+
+    def bill_outputs(self, bill_no: str, record: dict[str, Any], prov: Provenance) -> Iterator[Any]:
+        """The bill's item, then requests for its laws and (full pass) its 關連議案."""
+        yield BillItem(bill_no=bill_no, record=record, provenance=prov)
         # Wrong types are recorded by the store (pipelines/validate.py); here they must only not crash.
         codes = record.get("法律編號")
         for code in codes if isinstance(codes, list) else []:
             if not isinstance(code, str | int) or not str(code).strip():
                 continue
-            if str(code) not in self.known.laws:  # incremental: stored laws wait for the full pass
-                yield self._request(self.law_url(str(code)), self.parse_law, law_code=str(code))
+            code = str(code)
+            # incremental: stored laws wait for the full pass. Each law is asked for once: 150k bills
+            # name ~1,400 laws, and a request the dupe filter drops still costs its fingerprint.
+            if code not in self.known.laws and code not in self.laws_requested:
+                self.laws_requested.add(code)
+                yield self._request(self.law_url(code), self.parse_law, law_code=code)
         # Incremental refresh stays on the list: related bills outside it wait for the full pass.
         related_bills = record.get("關連議案")
         if self.settings.getbool("TW_LY_FOLLOW_RELATED", True) and not self.incremental:
             for related in related_bills if isinstance(related_bills, list) else []:
                 other = str(related.get("議案編號") or "").strip() if isinstance(related, dict) else ""
-                if other:
+                if other and self.list_fields:
+                    self.related_wanted.add(other)  # a later list page may carry it
+                elif other:
                     yield self._request(self.bill_url(other), self.parse_bill, bill_no=other)
+
+    def fetch_unlisted_related(self) -> None:
+        """List mode, lists done: fetch by detail the related bills no list carried."""
+        missing = sorted(self.related_wanted - self.listed - self.related_requested)
+        if not missing:
+            return
+        self.related_requested.update(missing)
+        for bill_no in missing:
+            self.crawler.engine.crawl(self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no))
+        raise DontCloseSpider
 
     def parse_law(self, response: Response, law_code: str) -> Iterator[Any]:
         yield fetch_item(response, self.name)
