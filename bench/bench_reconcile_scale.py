@@ -99,6 +99,9 @@ def main() -> None:
         default=None,
         help="time the previous per-bill implementation too (default: up to 5,000 bills; ~13 ms a bill)",
     )
+    parser.add_argument(
+        "--states", default="backfill,steady,refresh", help="which of backfill, steady, refresh to time"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-reconcile-scale-"))
     try:
@@ -111,7 +114,7 @@ def main() -> None:
         print(f"database: {bills:,} bills, {stages:,} stage rows ({db})")
         reference = args.reference if args.reference is not None else bills <= 5000
         impls = ["select", "chunked"] + (["reference"] if reference else [])
-        for state in ("backfill", "steady", "refresh"):
+        for state in args.states.split(","):
             for impl in impls:
                 if state == "refresh" and impl == "select":
                     continue

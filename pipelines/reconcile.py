@@ -275,22 +275,13 @@ class Reconciler:
             return stored
         wanted = set(only) & stored
         if wanted and self.db["merged_reviews"].exists():
-            marks = ",".join("?" for _ in wanted)
-            reports = [
-                r
-                for (r,) in self.db.execute(
-                    f"select report_bill_no from merged_reviews where bill_no in ({marks})"
-                    f" union select report_bill_no from merged_reviews where report_bill_no in ({marks})",
-                    [*wanted, *wanted],
-                )
-            ]
-            for report in reports:
-                wanted |= {
-                    b
-                    for (b,) in self.db.execute(
-                        "select bill_no from merged_reviews where report_bill_no = ?", [report]
-                    )
-                }
+            # One read of the links, not an IN list of every wanted bill: after a full backfill
+            # `only` holds 150k bills, past SQLite's limit of 250,000 variables twice over.
+            members: dict[str, set[str]] = defaultdict(set)
+            for report, bill_no in self.db.execute("select report_bill_no, bill_no from merged_reviews"):
+                members[report].add(bill_no)
+            for report in [r for r, bills in members.items() if r in wanted or bills & wanted]:
+                wanted |= members[report]
                 wanted.add(report)
         return wanted & stored
 

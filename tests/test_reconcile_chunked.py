@@ -180,3 +180,18 @@ def test_every_source_changed_inputs_same_as_per_bill(
     tables = assert_same(prepared(full_crawled_db, tmp_path, change, unlink), tmp_path, monkeypatch)
     assert any("evidence gone" in str(row) for row in tables["stages"])
     assert_same(prepared(full_crawled_db, tmp_path, change), tmp_path, monkeypatch, only={MERGED})
+
+
+def test_scope_of_a_full_backfill(tmp_path: Path):
+    """After a 150k-bill backfill every bill is touched: the scope is read without an IN list of
+    every bill (twice over, that was past SQLite's 250,000-variable limit: 'too many SQL variables')."""
+    db = open_db(tmp_path / "big.db")
+    bills = [f"1{n:015d}" for n in range(130_000)]
+    with db.conn:
+        db.conn.executemany("insert into bills (bill_no) values (?)", [(b,) for b in bills])
+        db["merged_reviews"].insert({"report_bill_no": "1050926070300100", "bill_no": bills[7]})
+        db.conn.execute("insert into bills (bill_no) values ('1050926070300100')")
+    reconciler = chunked.Reconciler(db, TODAY)
+    assert reconciler.scope(set(bills)) == {*bills, "1050926070300100"}  # widened to the report
+    assert reconciler.scope({bills[7]}) == {bills[7], "1050926070300100"}
+    db.close()
