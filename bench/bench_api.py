@@ -1,14 +1,16 @@
 """Benchmark (not a test): the public API of one Datasette process on a backfilled database.
 
 wrk (Debian's package) drives one `datasette serve` process, started exactly as `billtracker
-serve` starts it, on 127.0.0.1. Per endpoint: p50/p99 latency and requests/s at 8 connections,
-over bill numbers / law codes / search words drawn from the database. Baseline in the same run:
-the same SQL of each canned query run directly with sqlite3 in this process (no HTTP, no
-Datasette), and Datasette's cheapest page (/-/versions.json) as the HTTP floor.
+serve` starts it, on 127.0.0.1. Per endpoint: p50/p99 latency and requests/s at 1, 4 and 8
+connections (one connection: latency without queueing; 8: the process saturated, latency then
+includes waiting behind the other 7), over bill numbers / law codes / search words drawn from the
+database. Baselines in the same run: the same SQL of each canned query run directly with sqlite3
+in this process (no HTTP, no Datasette); a static file as the HTTP floor; and the same server on
+uvicorn's fallback stack (asyncio + h11 instead of uvloop + httptools).
 
     python bench/bench_api.py --db /tmp/full150k.db     # a database from bench_backfill.py --db
     python bench/bench_api.py                          # backfills 5,000 generated bills first
-    python bench/bench_api.py --seconds 10 --connections 8
+    python bench/bench_api.py --seconds 10 --connections 2,8
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from billtracker.cli import datasette_args  # noqa: E402
 from billtracker.serving import write_metadata_for  # noqa: E402
 
 SEARCH_WORDS = ["組織法", "勞動基準", "資訊", "條例", "選舉罷免", "行政院", "草案", "第六條"]
+SEARCH_CHARS = ["法", "案", "鯨", "稅"]  # one character: the shortest query a staffer types
 
 
 def samples(db: Path, n: int = 200) -> dict[str, list[str]]:
@@ -48,13 +51,35 @@ def samples(db: Path, n: int = 200) -> dict[str, list[str]]:
             r[0]
             for r in conn.execute("SELECT DISTINCT law_code FROM bill_laws ORDER BY random() LIMIT ?", [n])
         ]
-    return {"bills": bills, "laws": laws, "words": SEARCH_WORDS}
+        # A keyset page at a random depth: the page after a random bill of a random law.
+        pages = [
+            f"{r[0]}&before={quote((r[1] or '') + '/' + r[2])}"
+            for r in conn.execute(
+                """SELECT bl.law_code, (SELECT max(s."on") FROM stages s
+                     WHERE s.bill_no = bl.bill_no AND s.origin != 'derived'), bl.bill_no
+                   FROM bill_laws bl ORDER BY random() LIMIT ?""",
+                [n],
+            )
+        ]
+    return {"bills": bills, "laws": laws, "pages": pages, "words": SEARCH_WORDS, "chars": SEARCH_CHARS}
 
 
-def start_datasette(db: Path, tmp: Path) -> tuple[subprocess.Popen[str], str]:
+def start_datasette(db: Path, tmp: Path, plain: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """`datasette serve` as `billtracker serve` runs it; plain=True hides uvloop and httptools from
+    uvicorn (modules that fail to import, first on PYTHONPATH), so it falls back to asyncio + h11."""
     metadata = write_metadata_for(db, tmp)
     args = datasette_args(str(db), 0, "127.0.0.1", metadata)
-    proc = subprocess.Popen(args, cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    env = dict(os.environ)
+    if plain:
+        stubs = tmp / "plain-stack"
+        stubs.mkdir(exist_ok=True)
+        for module in ("uvloop", "httptools"):
+            stub = "raise ImportError('hidden by bench_api')\n"
+            (stubs / f"{module}.py").write_text(stub, encoding="utf-8")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(stubs), env.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(
+        args, cwd=REPO, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = proc.stderr.readline() if proc.stderr else ""
@@ -111,6 +136,22 @@ def direct_sql_ms(db: Path, name: str, params: list[dict[str, str]]) -> float:
     return statistics.median(times)
 
 
+def server_stack() -> str:
+    """Which event loop and HTTP parser uvicorn picks (it takes uvloop / httptools when they import)."""
+    import importlib
+
+    def imports(module: str) -> bool:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return False
+        return True
+
+    loop = "uvloop" if imports("uvloop") else "asyncio"
+    http = "httptools" if imports("httptools") else "h11"
+    return f"uvicorn with {loop} + {http}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="a backfilled database (default: backfill generated bills first)")
@@ -119,7 +160,11 @@ def main(argv: list[str] | None = None) -> None:
         "--bills", type=int, default=default, help=f"bills to backfill without --db ({default})"
     )
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--connections",
+        default="1,4,8",
+        help="comma-separated wrk connection counts, each endpoint measured at every one (1,4,8)",
+    )
     args, _ = parser.parse_known_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("bench_api needs wrk: apt-get install wrk")
@@ -137,36 +182,51 @@ def main(argv: list[str] | None = None) -> None:
         endpoints = {
             "bill_timeline": [f"/{name}/bill_timeline.json?bill_no={b}&_shape=array" for b in s["bills"]],
             "law_bills": [f"/{name}/law_bills.json?law={c}&_shape=array" for c in s["laws"]],
+            "law_bills, a later page": [f"/{name}/law_bills.json?law={p}&_shape=array" for p in s["pages"]],
             "search": [f"/{name}/search.json?q={quote(w)}&_shape=array" for w in s["words"]],
+            "search, 1 character": [f"/{name}/search.json?q={quote(w)}&_shape=array" for w in s["chars"]],
             "bill page HTML (/-/bill/)": [f"/-/bill/{b}" for b in s["bills"][:50]],
             "bills row page HTML": [f"/{name}/bills/{b}" for b in s["bills"][:50]],
             "floor: static file": ["/-/static/app.css"],
         }
+        counts = [int(c) for c in str(args.connections).split(",") if c.strip()]
+        # Baseline in the same run: the same server on uvicorn's fallback stack (no uvloop /
+        # httptools), measured right after the main server at each step so both see the same load.
+        plain_labels = ("law_bills", "floor: static file")
         proc, base = start_datasette(db, tmp)
+        plain_proc, plain_base = start_datasette(db, tmp, plain=True)
         try:
             for paths in endpoints.values():  # warm the page cache and Datasette's caches
                 wrk(base, paths, 1, 2, tmp)
-            results = {
-                label: wrk(base, paths, args.seconds, args.connections, tmp)
-                for label, paths in endpoints.items()
-            }
+            for label in plain_labels:
+                wrk(plain_base, endpoints[label], 1, 2, tmp)
+            results, plain = {}, {}
+            for label, paths in endpoints.items():
+                for c in counts:
+                    results[label, c] = wrk(base, paths, args.seconds, c, tmp)
+                    if label in plain_labels:
+                        plain[label, c] = wrk(plain_base, paths, args.seconds, c, tmp)
         finally:
-            proc.terminate()
-            proc.wait()
+            for p in (proc, plain_proc):
+                p.terminate()
+                p.wait()
         with sqlite3.connect(db) as conn:
             n_bills = conn.execute("SELECT count(*) FROM bills").fetchone()[0]
         print(
             f"API of one Datasette process on {n_bills:,} bills ({db.stat().st_size / 1e6:.0f} MB), wrk ",
             end="",
         )
-        print(f"{args.connections} connections x {args.seconds} s per endpoint, {os.cpu_count()} cores")
-        print(f"{'endpoint':<28} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
-        for label, r in results.items():
-            print(f"{label:<28} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} {r['errors']:>8}")
+        print(f"{args.seconds} s per endpoint and connection count, {os.cpu_count()} cores, {server_stack()}")
+        print(f"{'endpoint':<28} {'conn':>5} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'non-2xx':>8}")
+        for (label, c), r in results.items():
+            print(f"{label:<28} {c:>5} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} {r['errors']:>8}")
+        print("baseline: the same server on uvicorn's fallback stack, asyncio + h11:")
+        for (label, c), r in plain.items():
+            print(f"{label:<28} {c:>5} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rps']:>8.0f} {r['errors']:>8}")
         print("baseline: the same SQL via sqlite3 in-process, p50 ms: ", end="")
         print(
             f"bill_timeline {direct_sql_ms(db, 'bill_timeline', [{'bill_no': b} for b in s['bills']]):.2f}, "
-            f"law_bills {direct_sql_ms(db, 'law_bills', [{'law': c} for c in s['laws']]):.2f}, "
+            f"law_bills {direct_sql_ms(db, 'law_bills', [{'law': c, 'before': ''} for c in s['laws']]):.2f}, "
             f"search {direct_sql_ms(db, 'search', [{'q': w} for w in s['words']]):.2f}"
         )
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")

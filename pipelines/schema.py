@@ -190,3 +190,7 @@ import pipelines.schema_fts  # noqa: E402,F401  (issue 6: bills_fts re-indexed o
 import pipelines.schema_history  # noqa: E402,F401  (issue 4: runs, history, watches)
 import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)
 import pipelines.schema_sources  # noqa: E402,F401
+
+# isort: split
+# Last: issue 6's triggers and indexes serve tables the sets above create.
+import pipelines.schema_api  # noqa: E402,F401  (issue 6: law_bills last_on, recency-keyed search)
