@@ -264,3 +264,33 @@ def current_committee(state: BillState) -> str:
     rows = [r for r in state.stages if r.get("committee")]
     rows.sort(key=lambda r: (r["order_on"] or "", r["seq"]))
     return rows[-1]["committee"] if rows else ""
+
+
+def snapshots(db: sqlite_utils.Database, bill_nos: list[str]) -> dict[str, BillState]:
+    """:func:`snapshot` of many bills with one query per table (reconcile reads a chunk of a
+    150k-bill backfill at once); each state equals what :func:`snapshot` returns, row order
+    included. Bills not stored are left out."""
+    out: dict[str, BillState] = {}
+    for start in range(0, len(bill_nos), _BATCH):
+        batch = bill_nos[start : start + _BATCH]
+        marks = ",".join("?" for _ in batch)
+        for bill in db.query(f"select * from bills where bill_no in ({marks})", batch):
+            out[bill["bill_no"]] = BillState(bill)
+        for table, where, order, attr in (
+            ("stages", " and gone_at is null", "seq", "stages"),
+            ("sponsors", "", "role, seq", "sponsors"),
+            ("related_bills", "", "related_bill_no", "related"),
+        ):
+            sql = f"select * from {table} where bill_no in ({marks}){where} order by bill_no, {order}"
+            for row in db.query(sql, batch):
+                state = out.get(row["bill_no"])
+                if state is not None:
+                    getattr(state, attr).append(row)
+        sql = f"select bill_no, law_code from bill_laws where bill_no in ({marks}) order by bill_no, law_code"
+        for bill_no, law_code in db.execute(sql, batch):
+            if bill_no in out:
+                out[bill_no].laws.append(law_code)
+    return out
+
+
+_BATCH = 500  # bills per IN (...) list: under SQLite's default limit of 999 variables on old builds

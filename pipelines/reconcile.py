@@ -25,6 +25,7 @@ import json
 import logging
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -50,6 +51,7 @@ SOURCE_SEQ = 2000  # an event only a secondary source reports
 _TITLE_NOISE = re.compile(r"[「」『』，,。、\s]|請審議案|案$")
 _MERGED_LIST = re.compile(r"併案審查(?P<names>.+?)(?:分別)?(?:擬具|提案|所提)")
 _MEMBER = re.compile(r"(?:委員)?(?P<name>[^、及]+?)等(?P<count>\d+)人")
+_HEADCOUNT = re.compile(r"等(\d+)人")
 
 
 # Slugs that name one state in two vocabularies: lis says 一讀(委員會待審) for a bill LYAPI calls
@@ -86,6 +88,53 @@ def readings_sha(readings: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode()).hexdigest()
 
 
+# Bills reconciled per chunk: their inputs are read with one query per table, so a backfill of
+# 150k bills costs ~10 queries per chunk instead of ~40 per bill, and memory stays bounded.
+CHUNK = 1000
+_WRITE_SS = (
+    "INSERT OR REPLACE INTO stage_sources (bill_no, seq, source, status_raw, role, note, source_url, "
+    "fetched_at, content_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_SS = "DELETE FROM stage_sources WHERE bill_no = ? AND seq = ? AND source = ?"
+# Columns of `bills` whose change can make a typed change event (history.diff): a bill whose
+# reconcile touched none of them, nor its stages or sponsors, needs no snapshot afterwards.
+_QUIET_BILL_COLUMNS = {"sources", "filed_on"}
+
+
+@dataclass
+class BillInputs:
+    """What reconcile reads and writes of one bill, loaded with the rest of its chunk."""
+
+    bill: dict[str, Any]  # the bills row as read before this bill was reconciled
+    stages: dict[int, dict[str, Any]]  # seq -> stored row, gone ones too; kept in step with writes
+    readings: list[dict[str, Any]]  # source_bills rows resolved to this bill
+    events: dict[tuple[str, str], list[dict[str, Any]]]  # (source, source_key) -> source_stages rows
+    lyapi_sponsors: list[dict[str, Any]]
+    laws: list[str]
+    merged: bool  # has merged_reviews rows
+    open_disagreements: bool  # had disagreements rows not superseded
+    stored_sources: dict[tuple[int, str], tuple[Any, ...]]  # stage_sources as stored
+    sources: dict[tuple[int, str], tuple[Any, ...]] = field(default_factory=dict)  # as this run finds
+    changed: bool = False  # a write that history.diff can see (stages, title, current stage)
+
+    @property
+    def bill_no(self) -> str:
+        return self.bill["bill_no"]
+
+    def live(self) -> list[dict[str, Any]]:
+        """Stages not gone, in seq order (what `rows_where(... gone_at IS NULL)` returned)."""
+        return [row for _, row in sorted(self.stages.items()) if row["gone_at"] is None]
+
+    def third_readings(self) -> list[dict[str, Any]]:
+        """Live 三讀 rows ordered by "on" (NULL first, as SQLite sorts), then seq."""
+        rows = [r for r in self.live() if r["stage"] == "third-reading"]
+        return sorted(rows, key=lambda r: (r["on"] is not None, r["on"] or "", r["seq"]))
+
+
+def _marks(values: list[Any]) -> str:
+    return ",".join("?" for _ in values)
+
+
 class Reconciler:
     def __init__(self, db: sqlite_utils.Database, today: date) -> None:
         self.db = db
@@ -93,6 +142,8 @@ class Reconciler:
         self.now = utc_now()
         self.counts: dict[str, int] = defaultdict(int)
         self._found: dict[str, set[str]] = {}  # bill -> fields found in disagreement this run
+        self._has_versions = True  # any law_versions / lis_law_versions row (set by run)
+        self._idents: dict[str, str] = {}  # sponsor spelling -> identity (see _sponsor_sets)
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -100,33 +151,122 @@ class Reconciler:
         """Reconcile every bill, or with `only` just those bills plus the bills merged with
         them into one report (a crawl of LYAPI bills touches only what it fetched: walking all
         150k bills after a 100-bill refresh cost minutes). What it changes (a derived 三讀 or
-        promulgation, a bill only a secondary source knows) becomes typed `changes` events."""
+        promulgation, a bill only a secondary source knows) becomes typed `changes` events.
+
+        Bills go in chunks of CHUNK, in bill_no order: the steps before the loop write no row a
+        history snapshot holds (except the bills they create, which are new-bill events), and a
+        bill's reconcile writes only its own rows, so a chunk's snapshot taken just before it
+        is the state the whole run started from."""
         with self.db.atomic():
-            scope = self.scope(only)
-            before = {b: history.snapshot(self.db, b) for b in scope}
             known = {b for (b,) in self.db.execute("select bill_no from bills")}
             self.resolve_source_bills()
             self.create_missing_bills()
             self.link_merged_reviews()
             created = {b for (b,) in self.db.execute("select bill_no from bills")} - known
+            del known
             scope = self.scope(only) | created if only is not None else self.scope(None)
-            for bill_no in scope - created - set(before):
-                # Widened to a companion by a link made just now: nothing of it changed yet.
-                before[bill_no] = history.snapshot(self.db, bill_no)
-            for bill_no in sorted(scope):
-                bill = self.db["bills"].get(bill_no)
-                self.reconcile_bill(bill)
-            self.link_sponsors()
+            self._has_versions = any(
+                self.db[t].exists() and self.db.execute(f"select 1 from {t} limit 1").fetchone()
+                for t in ("law_versions", "lis_law_versions")
+            )
             now = utc_now()
-            for bill_no in sorted(scope):
-                old = before.get(bill_no) or history.BillState(None)
-                self.counts["changes"] += len(
-                    history.record_changes(
-                        self.db, bill_no, old, history.snapshot(self.db, bill_no), run_id, now
-                    )
-                )
+            ordered = sorted(scope)
+            for start in range(0, len(ordered), CHUNK):
+                self.reconcile_chunk(ordered[start : start + CHUNK], created, run_id, now)
         logger.info("reconcile: %s", dict(self.counts))
         return dict(self.counts)
+
+    def reconcile_chunk(self, chunk: list[str], created: set[str], run_id: int | None, now: str) -> None:
+        """Reconcile these bills; record the changes of those whose stored state changed."""
+        before = history.snapshots(self.db, chunk)
+        inputs = self.load(chunk, before)
+        for bill in inputs:
+            self.reconcile_bill(bill)
+        self.write_stage_sources(inputs)
+        linked = self.link_sponsors(chunk)
+        changed = sorted({b.bill_no for b in inputs if b.changed} | linked | (created & set(chunk)))
+        self.counts.setdefault("changes", 0)  # reported for any run with bills, as it always was
+        after = history.snapshots(self.db, changed)
+        for bill_no in changed:
+            old = history.BillState(None) if bill_no in created else before[bill_no]
+            new = after[bill_no]
+            if old != new:
+                self.counts["changes"] += len(history.record_changes(self.db, bill_no, old, new, run_id, now))
+
+    def load(self, chunk: list[str], before: dict[str, history.BillState]) -> list[BillInputs]:
+        """Every input of these bills' reconcile, one query per table."""
+        marks = _marks(chunk)
+        gone: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.db.query(
+            f"SELECT * FROM stages WHERE bill_no IN ({marks}) AND gone_at IS NOT NULL", chunk
+        ):
+            gone[row["bill_no"]].append(row)
+        readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.db.query(
+            f"SELECT * FROM source_bills WHERE bill_no IN ({marks}) ORDER BY bill_no, rowid", chunk
+        ):
+            readings[row["bill_no"]].append(row)
+        events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        if readings:
+            for row in self.db.query(
+                "SELECT ss.* FROM source_stages ss JOIN source_bills sb "
+                "ON ss.source = sb.source AND ss.source_key = sb.source_key "
+                f"WHERE sb.bill_no IN ({marks}) ORDER BY ss.source, ss.source_key, ss.seq",
+                chunk,
+            ):
+                events[(row["source"], row["source_key"])].append(row)
+        stored: dict[str, dict[tuple[int, str], tuple[Any, ...]]] = defaultdict(dict)
+        for row in self.db.execute(
+            "SELECT bill_no, seq, source, status_raw, role, note, source_url, fetched_at, content_sha256 "
+            f"FROM stage_sources WHERE bill_no IN ({marks})",
+            chunk,
+        ):
+            stored[row[0]][(row[1], row[2])] = tuple(row)
+        merged = {
+            b
+            for (b,) in self.db.execute(
+                f"SELECT bill_no FROM merged_reviews WHERE bill_no IN ({marks})", chunk
+            )
+        }
+        disputed = {
+            b
+            for (b,) in self.db.execute(
+                f"SELECT bill_no FROM disagreements WHERE bill_no IN ({marks}) AND superseded_at IS NULL",
+                chunk,
+            )
+        }
+        out = []
+        for bill_no in chunk:
+            state = before[bill_no]
+            assert state.bill is not None
+            stages = {r["seq"]: r for r in state.stages} | {r["seq"]: r for r in gone.get(bill_no, [])}
+            out.append(
+                BillInputs(
+                    bill=state.bill,
+                    stages=stages,
+                    readings=readings.get(bill_no, []),
+                    events=events,
+                    lyapi_sponsors=[r for r in state.sponsors if r["source"] == "lyapi"],
+                    laws=list(state.laws),
+                    merged=bill_no in merged,
+                    open_disagreements=bill_no in disputed,
+                    stored_sources=stored.get(bill_no, {}),
+                )
+            )
+        return out
+
+    def write_stage_sources(self, inputs: list[BillInputs]) -> None:
+        """stage_sources is derived from what is stored now, so it is rebuilt for each bill on every
+        run (a source that stopped reporting an event no longer claims it); only rows that differ
+        from the stored ones are written."""
+        deletes, writes = [], []
+        for bill in inputs:
+            deletes += [(bill.bill_no, *key) for key in bill.stored_sources.keys() - bill.sources.keys()]
+            writes += [row for key, row in bill.sources.items() if bill.stored_sources.get(key) != row]
+        if deletes:
+            self.db.conn.executemany(_DELETE_SS, deletes)
+        if writes:
+            self.db.conn.executemany(_WRITE_SS, writes)
 
     def scope(self, only: set[str] | None) -> set[str]:
         """Stored bills to reconcile: all, or `only` widened to their merged-review companions."""
@@ -135,22 +275,13 @@ class Reconciler:
             return stored
         wanted = set(only) & stored
         if wanted and self.db["merged_reviews"].exists():
-            marks = ",".join("?" for _ in wanted)
-            reports = [
-                r
-                for (r,) in self.db.execute(
-                    f"select report_bill_no from merged_reviews where bill_no in ({marks})"
-                    f" union select report_bill_no from merged_reviews where report_bill_no in ({marks})",
-                    [*wanted, *wanted],
-                )
-            ]
-            for report in reports:
-                wanted |= {
-                    b
-                    for (b,) in self.db.execute(
-                        "select bill_no from merged_reviews where report_bill_no = ?", [report]
-                    )
-                }
+            # One read of the links, not an IN list of every wanted bill: after a full backfill
+            # `only` holds 150k bills, past SQLite's limit of 250,000 variables twice over.
+            members: dict[str, set[str]] = defaultdict(set)
+            for report, bill_no in self.db.execute("select report_bill_no, bill_no from merged_reviews"):
+                members[report].add(bill_no)
+            for report in [r for r, bills in members.items() if r in wanted or bills & wanted]:
+                wanted |= members[report]
                 wanted.add(report)
         return wanted & stored
 
@@ -159,13 +290,22 @@ class Reconciler:
     def resolve_source_bills(self) -> None:
         """lis records -> billNo by 提案編號; when a 提案編號 covers several drafts (70委20031) or
         several bills, only the one whose title matches is resolved, never a guess."""
-        bills_by_no: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in self.db.query("SELECT bill_no, proposal_no, title FROM bills WHERE proposal_no != ''"):
-            bills_by_no[r["proposal_no"]].append(r)
         pending = list(self.db["source_bills"].rows_where("bill_no IS NULL OR bill_no = ''"))
+        numbers = sorted({row["proposal_no"] for row in pending if row["proposal_no"]})
+        bills_by_no: dict[str, list[dict[str, Any]]] = defaultdict(list)
         sharing: dict[str, int] = defaultdict(int)
-        for r in self.db.query("SELECT proposal_no FROM source_bills WHERE source = 'lis'"):
-            sharing[r["proposal_no"]] += 1
+        for start in range(0, len(numbers), CHUNK):
+            batch = numbers[start : start + CHUNK]
+            for r in self.db.query(
+                f"SELECT bill_no, proposal_no, title FROM bills WHERE proposal_no IN ({_marks(batch)})", batch
+            ):
+                bills_by_no[r["proposal_no"]].append(r)
+            for number, count in self.db.execute(
+                "SELECT proposal_no, count(*) FROM source_bills WHERE source = 'lis' "
+                f"AND proposal_no IN ({_marks(batch)}) GROUP BY proposal_no",
+                batch,
+            ):
+                sharing[number] = count
         for row in pending:
             candidates = bills_by_no.get(row["proposal_no"], [])
             if len(candidates) == 1 and sharing[row["proposal_no"]] <= 1:
@@ -180,12 +320,13 @@ class Reconciler:
                 self.counts["resolved"] += 1
 
     def create_missing_bills(self) -> None:
-        known = {r["bill_no"] for r in self.db.query("SELECT bill_no FROM bills")}
-        rows = self.db.query("SELECT * FROM source_bills WHERE bill_no IS NOT NULL AND bill_no != ''")
+        rows = self.db.query(
+            "SELECT * FROM source_bills WHERE bill_no IS NOT NULL AND bill_no != '' "
+            "AND bill_no NOT IN (SELECT bill_no FROM bills)"
+        )
         by_bill: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            if row["bill_no"] not in known:
-                by_bill[row["bill_no"]].append(row)
+            by_bill[row["bill_no"]].append(row)
         for bill_no, readings in by_bill.items():
             top = min(readings, key=lambda r: rank("title", r["source"]))
             self.db["bills"].insert(
@@ -209,14 +350,26 @@ class Reconciler:
 
     # --- 3 ----------------------------------------------------------------------------------
 
-    def link_merged_reviews(self) -> None:
-        """merged_reviews rows from 關連議案 (both sides) and from the report's title."""
-        related = list(
-            self.db.query("SELECT bill_no, related_bill_no, related_title, source_url FROM related_bills")
+    def _related(self, reports_only: bool) -> list[dict[str, Any]]:
+        """関連議案 rows (related_bills, then the sources' own lists); with reports_only just those
+        naming a report on one side (SQLite filters: a corpus without reports reads nothing)."""
+        where = (
+            " WHERE substr(bill_no, 8, 4) = ? OR substr(related_bill_no, 8, 4) = ?" if reports_only else ""
         )
-        for src in self.db.query("SELECT bill_no, related, source_url FROM source_bills WHERE bill_no != ''"):
+        related = list(
+            self.db.query(
+                f"SELECT bill_no, related_bill_no, related_title, source_url FROM related_bills{where}",
+                [REPORT_MARK, REPORT_MARK] if reports_only else [],
+            )
+        )
+        for src in self.db.query(
+            "SELECT bill_no, related, source_url FROM source_bills WHERE bill_no != '' "
+            "AND related IS NOT NULL AND related NOT IN ('', '[]')"
+        ):
             for r in json.loads(src["related"] or "[]"):
-                if r.get("bill_no"):
+                if r.get("bill_no") and not (
+                    reports_only and not (is_report(src["bill_no"]) or is_report(r["bill_no"]))
+                ):
                     related.append(
                         {
                             "bill_no": src["bill_no"],
@@ -225,11 +378,20 @@ class Reconciler:
                             "source_url": src["source_url"],
                         }
                     )
-        titles = {r["bill_no"]: r["title"] for r in self.db.query("SELECT bill_no, title FROM bills")}
+        return related
+
+    def link_merged_reviews(self) -> None:
+        """merged_reviews rows from 關連議案 (both sides) and from the report's title."""
+        titles = {
+            r["bill_no"]: r["title"]
+            for r in self.db.query(
+                "SELECT bill_no, title FROM bills WHERE substr(bill_no, 8, 4) = ?", [REPORT_MARK]
+            )
+        }
         reports: dict[str, str] = {}
         report_urls: dict[str, str] = {}  # where the report's title was read
         links: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in related:
+        for r in self._related(reports_only=True):
             a, b = r["bill_no"], r["related_bill_no"]
             if is_report(b) and not is_report(a):
                 reports.setdefault(b, r["related_title"] or titles.get(b, ""))
@@ -239,20 +401,33 @@ class Reconciler:
                 reports.setdefault(a, titles.get(a, ""))
                 report_urls.setdefault(a, r["source_url"])
                 links[(a, b)] = {"evidence": f"關連議案 of {a}", "source_url": r["source_url"]}
+        self.counts["merged_links"] = len(links)
+        if not reports:
+            return
         # The report's title names who it merges: match them to bills by proposer and headcount.
-        candidates = {r["related_bill_no"]: r["related_title"] for r in related}
-        candidates.update(titles)
-        proposer_text = {
-            r["bill_no"]: r["proposer_text"] or ""
-            for r in self.db.query("SELECT bill_no, proposer_text FROM bills")
-        }
+        candidates = {r["related_bill_no"]: r["related_title"] for r in self._related(reports_only=False)}
+        proposer_text: dict[str, str] = {}
+        for r in self.db.query("SELECT bill_no, title, proposer_text FROM bills"):
+            candidates[r["bill_no"]] = r["title"]
+            proposer_text[r["bill_no"]] = r["proposer_text"] or ""
+        # "X等N人" can only be in a text that has 等N人 right after a character X ends with: index
+        # each text's (N, that character) once instead of testing every tag against every bill.
+        index: dict[tuple[str, str], list[int]] = defaultdict(list)
+        order = [b for b in candidates if not is_report(b)]
+        for position, bill_no in enumerate(order):
+            for text in (candidates[bill_no] or "", proposer_text.get(bill_no, "")):
+                for found in _HEADCOUNT.finditer(text):
+                    if found.start() > 0:
+                        index[(found.group(1), text[found.start() - 1])].append(position)
         for report, title in reports.items():
             for name, count in merged_members(title):
                 tag = f"{name}等{count}人"
-                for bill_no, bill_title in candidates.items():
-                    if is_report(bill_no) or (report, bill_no) in links:
+                hits = index.get((str(count), name[-1]), []) if name else range(len(order))
+                for position in sorted(set(hits)):
+                    bill_no = order[position]
+                    if (report, bill_no) in links:
                         continue
-                    if tag in (bill_title or "") or tag in proposer_text.get(bill_no, ""):
+                    if tag in (candidates[bill_no] or "") or tag in proposer_text.get(bill_no, ""):
                         links[(report, bill_no)] = {
                             "evidence": f"report title names 委員{tag}",
                             "source_url": report_urls.get(report, ""),
@@ -265,7 +440,9 @@ class Reconciler:
         self.counts["merged_links"] = len(links)
 
     def merged_third_reading(self, bill_no: str) -> tuple[dict[str, Any], str, str] | None:
-        """(the 三讀 stage row, report billNo, how) that a merged review gives this bill, if any."""
+        """(the 三讀 stage row, report billNo, how) that a merged review gives this bill, if any.
+        Reads the other bills' stages from the database: a bill's reconcile writes only its own
+        rows, straight away, so what it reads is what the bills before it left."""
         for link in self.db["merged_reviews"].rows_where("bill_no = ?", [bill_no]):
             report = link["report_bill_no"]
             rows = self._third_readings([report])
@@ -295,50 +472,51 @@ class Reconciler:
 
     # --- 4, 5, 6 per bill ----------------------------------------------------------------------
 
-    def reconcile_bill(self, bill: dict[str, Any]) -> None:
-        bill_no = bill["bill_no"]
-        # stage_sources is derived from what is stored now: rebuilt for the bill on every run, so a
-        # source that stopped reporting an event no longer claims it.
-        self.db["stage_sources"].delete_where("bill_no = ?", [bill_no])
-        self.propagate_merged(bill_no)
-        readings = list(self.db["source_bills"].rows_where("bill_no = ?", [bill_no]))
-        self.attach_sources(bill, readings)
-        self.ledger(bill, readings)
-        self.derive_promulgation(bill_no)
+    def reconcile_bill(self, bill: BillInputs) -> None:
+        self.propagate_merged(bill)
+        self.attach_sources(bill)
+        self.ledger(bill)
+        self.derive_promulgation(bill)
         self.recompute_stage(bill)
-        self.settle_the_rest(bill_no)
+        self.settle_the_rest(bill)
 
-    def propagate_merged(self, bill_no: str) -> None:
-        stored = [r for r in self._third_readings([bill_no]) if r["seq"] != MERGED_SEQ]
+    def _stage_written(self, bill: BillInputs, seq: int) -> None:
+        """Keep the in-memory stages in step with a write (rare: derived rows, gone_at)."""
+        bill.stages[seq] = next(self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill.bill_no, seq]))
+        bill.changed = True
+
+    def propagate_merged(self, bill: BillInputs) -> None:
+        bill_no = bill.bill_no
+        stored = [r for r in bill.third_readings() if r["seq"] != MERGED_SEQ]
         if stored:
             return
-        found = self.merged_third_reading(bill_no)
+        found = self.merged_third_reading(bill_no) if bill.merged else None
         if found is None:
-            self.withdraw(bill_no, MERGED_SEQ, "the merged review's 三讀 is no longer stored")
+            self.withdraw(bill, MERGED_SEQ, "the merged review's 三讀 is no longer stored")
             return
         evidence, report, how = found
         note = (
             f"derived: 三讀 of the merged review (併案) report {report}, {how}; "
             f"evidence: {evidence['bill_no']} seq {evidence['seq']} ({evidence['source_url']})"
         )
-        existing = next(self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, MERGED_SEQ]), None)
+        existing = bill.stages.get(MERGED_SEQ)
         same = existing and (existing["note"], existing["on"]) == (note, evidence["on"])
         if not (same and not existing["gone_at"]):  # else: already derived from the same evidence
             self._write_merged(bill_no, evidence, note)
+            self._stage_written(bill, MERGED_SEQ)
             self.counts["merged_third_readings"] += 1
         self._stage_source(
-            bill_no, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
+            bill, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
         )
 
-    def withdraw(self, bill_no: str, seq: int, why: str) -> None:
+    def withdraw(self, bill: BillInputs, seq: int, why: str) -> None:
         """A derived row whose evidence is gone is marked gone_at (kept, never deleted)."""
-        row = next(
-            self.db["stages"].rows_where("bill_no = ? AND seq = ? AND gone_at IS NULL", [bill_no, seq]), None
-        )
-        if row is not None:
+        row = bill.stages.get(seq)
+        if row is not None and row["gone_at"] is None:
             self.db["stages"].update(
-                (bill_no, seq), {"gone_at": self.now, "note": f"{row['note']}; evidence gone: {why}"}
+                (bill.bill_no, seq), {"gone_at": self.now, "note": f"{row['note']}; evidence gone: {why}"}
             )
+            self._stage_written(bill, seq)
             self.counts["derived_withdrawn"] += 1
 
     def _write_merged(self, bill_no: str, evidence: dict[str, Any], note: str) -> None:
@@ -371,7 +549,7 @@ class Reconciler:
 
     def promulgations(self, law_codes: list[str]) -> list[dict[str, Any]]:
         """Every promulgation of these laws: MOJ 沿革 (law_versions, tw_law_moj) and lis versions."""
-        if not law_codes:
+        if not law_codes or not self._has_versions:
             return []
         marks = ",".join("?" for _ in law_codes)
         found: list[dict[str, Any]] = []
@@ -391,16 +569,14 @@ class Reconciler:
             found.append({**r, "source": "lis", "what": f"lis law version {r['text_raw']}"})
         return found
 
-    def derive_promulgation(self, bill_no: str) -> None:
+    def derive_promulgation(self, bill: BillInputs) -> None:
         """A passed bill's law promulgated within PROMULGATION_WINDOW_DAYS after its 三讀 -> a
         derived `promulgated` stage citing the 沿革 entry; MOJ first, lis second (precedence)."""
-        passed = [r for r in self._third_readings([bill_no]) if r["on"]]
-        laws = [
-            r["law_code"]
-            for r in self.db.query("SELECT law_code FROM bill_laws WHERE bill_no = ?", [bill_no])
-        ]
+        bill_no = bill.bill_no
+        passed = [r for r in bill.third_readings() if r["on"]]
+        laws = bill.laws
         if not passed or not laws:
-            self.withdraw(bill_no, PROMULGATED_SEQ, "no third reading is stored")
+            self.withdraw(bill, PROMULGATED_SEQ, "no third reading is stored")
             return
         third = date.fromisoformat(passed[0]["on"])
         candidates = [
@@ -409,7 +585,7 @@ class Reconciler:
             if 0 <= (date.fromisoformat(p["on"]) - third).days <= PROMULGATION_WINDOW_DAYS
         ]
         if not candidates:
-            self.withdraw(bill_no, PROMULGATED_SEQ, "no promulgation follows the third reading")
+            self.withdraw(bill, PROMULGATED_SEQ, "no promulgation follows the third reading")
             return
         by_source: dict[str, dict[str, Any]] = {}
         for p in sorted(candidates, key=lambda p: p["on"]):
@@ -427,16 +603,15 @@ class Reconciler:
             f"derived: {chosen['what']} ({chosen['on']}), the first promulgation of law "
             f"{chosen['law_code']} after the 三讀 of {passed[0]['on']}"
         )
-        existing = next(
-            self.db["stages"].rows_where("bill_no = ? AND seq = ?", [bill_no, PROMULGATED_SEQ]), None
-        )
+        existing = bill.stages.get(PROMULGATED_SEQ)
         unchanged = existing and (existing["note"], existing["source_url"]) == (note, chosen["source_url"])
         if not (unchanged and not existing["gone_at"]):  # else: already derived from the same evidence
             self._write_promulgation(bill_no, chosen_source, chosen, note)
+            self._stage_written(bill, PROMULGATED_SEQ)
             self.counts["promulgations"] += 1
         for src, p in by_source.items():
             if p["on"] == chosen["on"]:
-                self._stage_source(bill_no, PROMULGATED_SEQ, src, p["text_raw"], "evidence", p["what"], p)
+                self._stage_source(bill, PROMULGATED_SEQ, src, p["text_raw"], "evidence", p["what"], p)
 
     def _write_promulgation(
         self, bill_no: str, chosen_source: str, chosen: dict[str, Any], note: str
@@ -469,57 +644,47 @@ class Reconciler:
         )
 
     def _stage_source(
-        self, bill_no: str, seq: int, source: str, raw: str, role: str, note: str, prov: dict[str, Any]
+        self, bill: BillInputs, seq: int, source: str, raw: str, role: str, note: str, prov: dict[str, Any]
     ) -> None:
-        self.db["stage_sources"].upsert(
-            {
-                "bill_no": bill_no,
-                "seq": seq,
-                "source": source,
-                "status_raw": raw,
-                "role": role,
-                "note": note,
-                "source_url": prov["source_url"],
-                "fetched_at": prov["fetched_at"],
-                "content_sha256": prov["content_sha256"],
-            },
-            pk=("bill_no", "seq", "source"),
+        """The stage_sources row this run finds (the last reading of (seq, source) wins, as the
+        upserts did); written by write_stage_sources."""
+        bill.sources[(seq, source)] = (
+            bill.bill_no,
+            seq,
+            source,
+            raw,
+            role,
+            note,
+            prov["source_url"],
+            prov["fetched_at"],
+            prov["content_sha256"],
         )
 
-    def attach_sources(self, bill: dict[str, Any], readings: list[dict[str, Any]]) -> None:
-        bill_no = bill["bill_no"]
-        stages = list(self.db["stages"].rows_where("bill_no = ? AND gone_at IS NULL", [bill_no]))
+    def attach_sources(self, bill: BillInputs) -> None:
+        stages = bill.live()
         for row in stages:
             # a secondary source's own row is claimed below, by the event that still reports it
             if row["origin"] not in ("derived", "source"):
-                self._stage_source(bill_no, row["seq"], row["source"], row["status_raw"], "stored", "", row)
-        for reading in sorted(readings, key=lambda r: rank("stages", r["source"])):
-            events = self.db["source_stages"].rows_where(
-                "source = ? AND source_key = ?", [reading["source"], reading["source_key"]], order_by="seq"
-            )
-            for event in events:
+                self._stage_source(bill, row["seq"], row["source"], row["status_raw"], "stored", "", row)
+        for reading in sorted(bill.readings, key=lambda r: rank("stages", r["source"])):
+            for event in bill.events.get((reading["source"], reading["source_key"]), []):
                 if not event["on"] or event["stage"] == "unknown":
                     continue
                 self._attach_event(bill, stages, event)
-        supported = {
-            r["seq"]
-            for r in self.db["stage_sources"].rows_where("bill_no = ? AND seq >= ?", [bill_no, SOURCE_SEQ])
-        }
+        supported = {seq for seq, _ in bill.sources if seq >= SOURCE_SEQ}
         for row in stages:
             if row["origin"] == "source" and row["seq"] not in supported:
-                self.withdraw(bill_no, row["seq"], f"{row['source']} no longer reports it")
+                self.withdraw(bill, row["seq"], f"{row['source']} no longer reports it")
 
-    def _attach_event(
-        self, bill: dict[str, Any], stages: list[dict[str, Any]], event: dict[str, Any]
-    ) -> None:
-        bill_no, source = bill["bill_no"], event["source"]
+    def _attach_event(self, bill: BillInputs, stages: list[dict[str, Any]], event: dict[str, Any]) -> None:
+        bill_no, source = bill.bill_no, event["source"]
         same_day = [r for r in stages if event["on"] in (r["on"], r["second_on"])]
         match = [r for r in same_day if r["stage"] == event["stage"]]
         match = match or [r for r in same_day if state_key(r["stage"]) == state_key(event["stage"])]
         if match:
             row = match[0]
             role = "stored" if row["source"] == source else "confirms"
-            self._stage_source(bill_no, row["seq"], source, event["status_raw"], role, "", event)
+            self._stage_source(bill, row["seq"], source, event["status_raw"], role, "", event)
             return
         if same_day:
             other = min(same_day, key=lambda r: rank("stages", r["source"]))
@@ -534,7 +699,7 @@ class Reconciler:
             )
             if rank("stages", source) >= rank("stages", other["source"]):
                 return
-        seq = self._next_source_seq(bill_no)
+        seq = self._next_source_seq(bill)
         row = {
             "bill_no": bill_no,
             "seq": seq,
@@ -559,32 +724,31 @@ class Reconciler:
             "gone_at": None,
         }
         self.db["stages"].insert(row)
+        self._stage_written(bill, seq)
         stages.append(row)
-        self._stage_source(bill_no, seq, source, event["status_raw"], "stored", "", event)
+        self._stage_source(bill, seq, source, event["status_raw"], "stored", "", event)
         self.counts["source_stages_added"] += 1
 
-    def _next_source_seq(self, bill_no: str) -> int:
-        top = self.db.execute(
-            "SELECT max(seq) FROM stages WHERE bill_no = ? AND seq >= ?", [bill_no, SOURCE_SEQ]
-        )
-        value = top.fetchone()[0]
-        return SOURCE_SEQ if value is None else value + 1
-
     @staticmethod
-    def _reading(source: str, value: str, prov: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "source": source,
-            "value": value,
-            "source_url": prov.get("source_url") or "",
-            "fetched_at": prov.get("fetched_at") or "",
-        }
+    def _next_source_seq(bill: BillInputs) -> int:
+        return max((seq + 1 for seq in bill.stages if seq >= SOURCE_SEQ), default=SOURCE_SEQ)
 
-    def ledger(self, bill: dict[str, Any], readings: list[dict[str, Any]]) -> None:
+    def _update_bill(self, bill: BillInputs, updates: dict[str, Any]) -> None:
+        columns = sorted(updates)
+        self.db.conn.execute(
+            "UPDATE bills SET " + ", ".join(f'"{c}" = ?' for c in columns) + " WHERE bill_no = ?",
+            [updates[c] for c in columns] + [bill.bill_no],
+        )
+        if set(columns) - _QUIET_BILL_COLUMNS:
+            bill.changed = True
+
+    def ledger(self, inputs: BillInputs) -> None:
         """Compare each field across sources; record disagreements; apply precedence to `bills`."""
+        bill, readings = inputs.bill, inputs.readings
         bill_no = bill["bill_no"]
         primary = bill["source"] == "lyapi"
         fields: dict[str, list[tuple[dict[str, Any], Any]]] = defaultdict(list)  # field -> (reading, key)
-        sponsors_by_source = self._sponsor_sets(bill_no, readings)
+        sponsors_by_source = self._sponsor_sets(inputs)
         if primary:
             raw = clean_status(bill["status_raw"] or "")
             if raw:
@@ -606,36 +770,49 @@ class Reconciler:
         for source, (names, prov) in sponsors_by_source.items():
             fields["sponsors"].append((self._reading(source, "、".join(names), prov), tuple(sorted(names))))
         updates: dict[str, Any] = {}
-        for field, pairs in fields.items():
+        for field_name, pairs in fields.items():
             if len({key for _, key in pairs}) > 1:
-                self.disagree(bill_no, field, [reading for reading, _ in pairs], field)
-            chosen = best(field, [(reading["source"], reading["value"]) for reading, _ in pairs])
-            if chosen and field in ("title", "filed_on") and bill[field] != chosen[1]:
-                updates[field] = chosen[1]
+                self.disagree(bill_no, field_name, [reading for reading, _ in pairs], field_name)
+            chosen = best(field_name, [(reading["source"], reading["value"]) for reading, _ in pairs])
+            if chosen and field_name in ("title", "filed_on") and bill[field_name] != chosen[1]:
+                updates[field_name] = chosen[1]
         sources = sorted({"lyapi"} if primary else set()) + sorted({r["source"] for r in readings})
         updates["sources"] = json.dumps(sources)
-        if any(bill.get(k) != v for k, v in updates.items()):
-            self.db["bills"].update(bill_no, updates)
+        changed = {k: v for k, v in updates.items() if bill.get(k) != v}
+        if changed:
+            # the columns whose stored value differs: writing the equal ones too changed nothing
+            self._update_bill(inputs, changed)
 
-    def _sponsor_sets(
-        self, bill_no: str, readings: list[dict[str, Any]]
-    ) -> dict[str, tuple[list[str], dict[str, Any]]]:
+    def _sponsor_sets(self, bill: BillInputs) -> dict[str, tuple[list[str], dict[str, Any]]]:
         """Per source: the sponsors as one identity each (legislator id when known)."""
         index = self.alias_index()
 
         def ident(raw: str) -> str:
-            return index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+            found = self._idents.get(raw)
+            if found is None:  # ~200 legislators sponsor every bill: each spelling is keyed once a run
+                found = index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+                self._idents[raw] = found
+            return found
 
         out: dict[str, tuple[list[str], dict[str, Any]]] = {}
-        rows = list(self.db["sponsors"].rows_where("bill_no = ? AND source = 'lyapi'", [bill_no]))
+        rows = bill.lyapi_sponsors
         if rows:
             prov = {"source_url": rows[0]["source_url"], "fetched_at": ""}
             out["lyapi"] = (sorted({ident(r["name_raw"]) for r in rows}), prov)
-        for r in readings:
+        for r in bill.readings:
             names = json.loads(r["proposers"] or "[]") + json.loads(r["cosponsors"] or "[]")
             if names:
                 out[r["source"]] = (sorted({ident(n) for n in names}), r)
         return out
+
+    @staticmethod
+    def _reading(source: str, value: str, prov: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "source": source,
+            "value": value,
+            "source_url": prov.get("source_url") or "",
+            "fetched_at": prov.get("fetched_at") or "",
+        }
 
     def settle(self, bill_no: str, field: str, keep: str = "") -> None:
         """The field's earlier disagreements no longer describe the sources: mark them superseded
@@ -646,9 +823,12 @@ class Reconciler:
             [self.now, bill_no, field, keep],
         )
 
-    def settle_the_rest(self, bill_no: str) -> None:
+    def settle_the_rest(self, bill: BillInputs) -> None:
         """Open disagreements of this bill that this run no longer found (the sources now agree,
         or a field stopped being reported) are superseded: kept, no longer current."""
+        bill_no = bill.bill_no
+        if not bill.open_disagreements and bill_no not in self._found:
+            return  # none was open and none was found: nothing to settle
         found = self._found.get(bill_no, set())
         rows = list(self.db["disagreements"].rows_where("bill_no = ? AND superseded_at IS NULL", [bill_no]))
         for row in rows:
@@ -688,10 +868,10 @@ class Reconciler:
         )
         self.counts["disagreements"] += 1
 
-    def recompute_stage(self, bill: dict[str, Any]) -> None:
+    def recompute_stage(self, inputs: BillInputs) -> None:
         """Current stage over every live stage; drop (gone_at) an expiry a third reading undoes."""
-        bill_no = bill["bill_no"]
-        rows = list(self.db["stages"].rows_where("bill_no = ? AND gone_at IS NULL", [bill_no]))
+        bill, bill_no = inputs.bill, inputs.bill_no
+        rows = inputs.live()
         events = [
             Event(r["seq"], r["stage"], r["order_on"] or r["on"], r["session_code"] or "")
             for r in rows
@@ -702,12 +882,15 @@ class Reconciler:
         state = current_stage(events, bill["term"], self.today)
         if state.slug == "expired":
             # The third reading that undid the expiry is gone again: the expiry stands again.
-            for r in self.db["stages"].rows_where(
-                "bill_no = ? AND stage = 'expired' AND gone_at IS NOT NULL", [bill_no]
-            ):
-                if "; undone: " in (r["note"] or ""):
-                    note = r["note"].split("; undone: ")[0]
-                    self.db["stages"].update((bill_no, r["seq"]), {"gone_at": None, "note": note})
+            undone = [
+                r
+                for _, r in sorted(inputs.stages.items())
+                if r["stage"] == "expired" and r["gone_at"] is not None and "; undone: " in (r["note"] or "")
+            ]
+            for r in undone:
+                note = r["note"].split("; undone: ")[0]
+                self.db["stages"].update((bill_no, r["seq"]), {"gone_at": None, "note": note})
+                self._stage_written(inputs, r["seq"])
         for r in rows:
             if r["stage"] == "expired" and r["origin"] == "derived" and state.slug != "expired":
                 self.db["stages"].update(
@@ -717,6 +900,7 @@ class Reconciler:
                         "note": (r["note"] or "") + f"; undone: current stage is {state.slug}",
                     },
                 )
+                self._stage_written(inputs, r["seq"])
         update = {
             "current_stage": state.slug,
             "current_stage_label": LABELS.get(state.slug or "", ""),
@@ -724,7 +908,7 @@ class Reconciler:
             "current_stage_derived": int(state.derived),
         }
         if any(bill.get(k) != v for k, v in update.items()):
-            self.db["bills"].update(bill_no, update)
+            self._update_bill(inputs, update)
             self.counts["stages_recomputed"] += 1
 
     # --- 7 ----------------------------------------------------------------------------------
@@ -740,17 +924,28 @@ class Reconciler:
             self._alias_index = index
         return self._alias_index
 
-    def link_sponsors(self) -> None:
+    def link_sponsors(self, bill_nos: list[str]) -> set[str]:
+        """Link these bills' sponsors to `legislators`; returns the bills whose sponsors changed."""
         index = self.alias_index()
-        if not index:
-            return
-        for row in list(self.db["sponsors"].rows_where("kind = 'legislator'")):
+        if not index or not bill_nos:
+            return set()
+        updates = []
+        for row in self.db.query(
+            f"SELECT bill_no, role, seq, name_raw, name, legislator_id FROM sponsors "
+            f"WHERE kind = 'legislator' AND bill_no IN ({_marks(bill_nos)})",
+            bill_nos,
+        ):
             found = index.get(alias_key(row["name_raw"])) or index.get(alias_key(person_key(row["name_raw"])))
             if found and (row["legislator_id"] != found or row["name"] != found):
-                self.db["sponsors"].update(
-                    (row["bill_no"], row["role"], row["seq"]), {"legislator_id": found, "name": found}
-                )
-                self.counts["sponsors_linked"] += 1
+                updates.append((found, found, row["bill_no"], row["role"], row["seq"]))
+        if not updates:
+            return set()
+        self.db.conn.executemany(
+            "UPDATE sponsors SET legislator_id = ?, name = ? WHERE bill_no = ? AND role = ? AND seq = ?",
+            updates,
+        )
+        self.counts["sponsors_linked"] += len(updates)
+        return {u[2] for u in updates}
 
 
 def reconcile(
