@@ -48,6 +48,7 @@ from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
 from pipelines.validate import wrong_types
 from pipelines.watches import DEFAULT_WATCHES, BadWatch, Watch, load_watches, stored_watches, sync_watches
+from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
@@ -157,14 +158,20 @@ class StorePipeline:
         returns what process_item raises: DropItem in a crawl, StoreUnavailable outside one."""
         self.failed = StoreUnavailable(f"cannot write {self.db_path}: {exc}")
         logger.error("%s; stopping the crawl (nothing half-written)", self.failed)
-        engine = getattr(self.crawler, "engine", None)
+        stats = self.crawler.stats if self.crawler else None
+        if stats is not None:
+            stats.set_value("billtracker/store_unavailable", str(exc))
+            # `scrapy crawl` itself exits 1 (scrapers/commands/crawl.py), not only billtracker's jobs.
+            stats.set_value(FAILED_STAT, str(self.failed))
+        try:
+            engine = self.crawler.engine if self.crawler else None
+        except RuntimeError:  # Scrapy 2.19: a crawler whose crawl has not started has no engine
+            engine = None
         if engine is None:
             return self.failed
         from scrapy.exceptions import DropItem
         from scrapy.utils.defer import deferred_from_coro
 
-        assert self.crawler is not None and self.crawler.stats is not None
-        self.crawler.stats.set_value("billtracker/store_unavailable", str(exc))
         deferred_from_coro(engine.close_spider_async(reason="store-unavailable"))
         return DropItem(str(self.failed))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TODAY, run_crawl
+from scrapy.utils.test import get_crawler
 
 from billtracker.cli import replay_settings
 from billtracker.paths import REPO_ROOT
@@ -35,6 +36,7 @@ from billtracker.serving import datasette_app
 from pipelines.normalise import normalise_bill
 from pipelines.schema import open_db
 from pipelines.store import StorePipeline, StoreUnavailable
+from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, Provenance
 
 TODAY_DATE = date.fromisoformat(TODAY)
@@ -197,13 +199,16 @@ def test_read_only_database_is_a_clear_error(tmp_path: Path, corpus: ScaleCorpus
     for item in items[:10]:
         store.process_item(item)
     store.close_spider()
-    store = StorePipeline(str(db_path), today)
+    crawler = get_crawler(settings_dict={"BILLTRACKER_DB": str(db_path)})
+    store = StorePipeline(str(db_path), today, crawler)
     store.open_spider()
     store.db.execute("PRAGMA query_only = ON")  # the file became read-only under us
     with pytest.raises(StoreUnavailable, match="readonly database"):
         store.process_item(items[10])
     store.close_spider()
     assert assert_whole_bills(db_path, items) == 10
+    # the crawl is failed, so a bare `scrapy crawl` exits 1 too (scrapers/commands/crawl.py)
+    assert "readonly database" in crawler.stats.get_value(FAILED_STAT)
 
 
 # --- 50 readers while a crawl writes ----------------------------------------------------------------
