@@ -21,7 +21,7 @@ from scrapy.utils.test import get_crawler
 
 from billtracker.replay import ReplayServer
 from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
-from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS, TwLyBillsSpider
+from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS, TwLyBillsSpider, without_output_fields
 from tests.conftest import run_crawl
 
 CIO_BILL = "1051006070201100"
@@ -242,7 +242,11 @@ def test_list_mode_stores_list_entries_as_whole_records(list_spider: TwLyBillsSp
     for item in bills:  # the same record the detail serves, provenance the list page
         _, body, _ = fetch(f"{list_spider.base}/bills/{item.bill_no}")
         assert item.record == json.loads(body)["data"]
-        assert item.provenance.source_url == url
+        # the page, named without its 25 output_fields (the fetches row keeps the exact URL)
+        assert item.provenance.source_url == without_output_fields(url)
+        page = {"屆": ["9"], "page": ["1"], "limit": ["10"]}
+        assert decoded(item.provenance.source_url) == (decoded(url)[0], page)
+        assert item.provenance.content_sha256 == hashlib.sha256(fetch(url)[1]).hexdigest()
     assert len({id(item.provenance) for item in bills}) == 1  # the page hashed once, not per bill
 
 
@@ -289,5 +293,9 @@ def test_list_mode_crawl_stores_what_the_detail_crawl_stores(
 
     # the related bills outside the lists (the detail crawl fetched every bill: 28 + outside ones)
     assert 0 < details(listed) < details(detailed) - 20
-    from_list = listed.execute("SELECT count(*) FROM bills WHERE source_url LIKE '%output_fields=%'")
-    assert from_list.fetchone()[0] >= 20
+    from_list = listed.execute(
+        "SELECT b.source_url, f.url FROM bills b JOIN fetches f USING (content_sha256) "
+        "WHERE b.source_url LIKE '%/v2/bills?%'"
+    ).fetchall()
+    assert len(from_list) >= 20  # each list-page bill joins the exact request by its page's hash
+    assert all(f.startswith(b) and "output_fields=" in f for b, f in from_list)
