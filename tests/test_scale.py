@@ -102,3 +102,21 @@ def test_served_by_the_replay_with_filters_paging_and_sort(samples_dir: Path):
         assert newest["議案編號"] == corpus.bill_nos[7] and newest["最新進度日期"] == CHANGED_ON
         detail = get(f"{base}/bills/{corpus.bill_nos[7]}")["data"]
         assert detail == corpus.record(7)
+
+
+def test_a_changed_bill_is_the_same_bill_plus_one_stage_dated_after_the_capture(
+    samples_dir: Path, corpus: ScaleCorpus
+):
+    """The refresh benchmark's "changed upstream": every mutated bill keeps its whole record and
+    gains exactly one last stage, dated CHANGED_ON (a quirk once blanked that date: 1 in 100)."""
+    changed = list(range(0, N, 30))
+    mutated = ScaleCorpus(load_replay(samples_dir), N, mutations=changed)
+    for i in changed:
+        before, after = corpus.record(i), mutated.record(i)
+        flow = before.get("議案流程") or []
+        assert after["議案流程"][: len(flow)] == flow
+        assert len(after["議案流程"]) == len(flow) + 1
+        assert after["議案流程"][-1]["日期"] == [CHANGED_ON] and after["最新進度日期"] == CHANGED_ON
+        moved = {"議案流程", "最新進度日期", "會議代碼", "議案狀態"}
+        rest = {k: v for k, v in after.items() if k not in moved}
+        assert rest == {k: v for k, v in before.items() if k in rest}

@@ -269,8 +269,6 @@ class ScaleCorpus:
                 out.append(_entry(two_days, "退回程序", code, "院會"))
         # Nothing happened after the capture: LYAPI's newest 最新進度日期 is the day it was fetched.
         out = [e for e in out if not any(d > CAPTURED_ON for d in e["日期"] if d)] or out[:1]
-        if i in self.mutations:  # "changed upstream" since the capture: one more stage, dated after it
-            out.append(_entry([CHANGED_ON], "審查完畢", "", "司法及法制委員會"))
         if out and rng.random() < EMPTY_DATE_RATE:
             out[rng.randrange(len(out))]["日期"] = [""]
         if len(out) > 1 and rng.random() < OUT_OF_ORDER_RATE:
@@ -278,6 +276,11 @@ class ScaleCorpus:
             out[k], out[k + 1] = out[k + 1], out[k]
         if out and rng.random() < TRAILING_SPACE_RATE:
             out[-1]["狀態"] += " "
+        if i in self.mutations:
+            # "Changed upstream" since the capture: the same flow plus one stage dated after it. Added
+            # after the quirks, so the quirks (and the random draws) are the unchanged bill's, and no
+            # quirk can blank the new stage's date (it did: 1 of 100 changes was invisible).
+            out.append(_entry([CHANGED_ON], "審查完畢", "", "司法及法制委員會"))
         return out
 
     # --- lists ----------------------------------------------------------------------------
