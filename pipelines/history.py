@@ -188,21 +188,6 @@ def _diff_existing(old: BillState, new: BillState) -> list[Change]:
     return changes
 
 
-def record(
-    db: sqlite_utils.Database,
-    bill_no: str,
-    old: BillState,
-    raw_record: dict[str, Any],
-    run_id: int | None,
-    now: str,
-) -> list[int]:
-    """Store a new version of the bill and its change events; returns the new change ids."""
-    new = snapshot(db, bill_no)
-    assert new.bill is not None
-    record_version(db, new.bill, raw_record, run_id, now)
-    return record_changes(db, bill_no, old, new, run_id, now)
-
-
 def record_version(
     db: sqlite_utils.Database, bill: dict[str, Any], raw_record: dict[str, Any], run_id: int | None, now: str
 ) -> None:
