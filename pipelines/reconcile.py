@@ -162,9 +162,10 @@ class Reconciler:
             self.resolve_source_bills()
             self.create_missing_bills()
             self.link_merged_reviews()
-            created = {b for (b,) in self.db.execute("select bill_no from bills")} - known
+            stored = {b for (b,) in self.db.execute("select bill_no from bills")}
+            created = stored - known
             del known
-            scope = self.scope(only) | created if only is not None else self.scope(None)
+            scope = self.scope(only, stored) | created if only is not None else stored
             self._has_versions = any(
                 self.db[t].exists() and self.db.execute(f"select 1 from {t} limit 1").fetchone()
                 for t in ("law_versions", "lis_law_versions")
@@ -268,9 +269,11 @@ class Reconciler:
         if writes:
             self.db.conn.executemany(_WRITE_SS, writes)
 
-    def scope(self, only: set[str] | None) -> set[str]:
-        """Stored bills to reconcile: all, or `only` widened to their merged-review companions."""
-        stored = {b for (b,) in self.db.execute("select bill_no from bills")}
+    def scope(self, only: set[str] | None, stored: set[str] | None = None) -> set[str]:
+        """Stored bills to reconcile: all, or `only` widened to their merged-review companions.
+        `stored`: every stored bill_no, when the caller has just read them."""
+        if stored is None:
+            stored = {b for (b,) in self.db.execute("select bill_no from bills")}
         if only is None:
             return stored
         wanted = set(only) & stored
