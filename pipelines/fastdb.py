@@ -1,7 +1,9 @@
-"""A sqlite-utils Database that remembers the schema between writes, for the crawl's hot path.
+"""A sqlite-utils Database that remembers the schema between writes, for the crawl's store.
 
 sqlite-utils asks SQLite for the table list and PRAGMA table_info on every insert/upsert/update
-(profile of a 1,500-bill backfill: ~100 statements per bill, 70% of them schema lookups). Within
+(profile of a 1,500-bill backfill: ~100 statements per bill, 70% of them schema lookups). Bills
+are written in plain SQL now (pipelines/rawsql.py); what the store still writes through
+sqlite-utils (MOJ law texts and versions, watches) keeps the cache. Within
 one crawl the schema is fixed once migrations ran, so the answers are cached; any CREATE, ALTER or
 DROP through this object clears the cache, so a table created mid-crawl is still seen.
 """

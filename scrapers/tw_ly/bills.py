@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -112,8 +114,9 @@ class TwLyBillsSpider(SourceSpider):
             return self._queries_arg
         return list(self.settings.getlist("TW_LY_BILLS_QUERIES"))
 
-    @property
+    @cached_property
     def list_fields(self) -> list[str]:
+        """TW_LY_LIST_FIELDS, read once: it is asked for every list page and every related bill."""
         return [str(f) for f in self.settings.getlist("TW_LY_LIST_FIELDS") if f]
 
     def list_url(self, query: dict[str, Any], page: int) -> str:
@@ -189,9 +192,7 @@ class TwLyBillsSpider(SourceSpider):
         source_url names the list page without its 25 percent-encoded output_fields (~1.3 KB that
         every stage and sponsor row would repeat: 45 KB per bill, 6 GB at 150k); the exact request
         is the `fetches` row with the same content_sha256."""
-        prov = provenance(response, self.name)
-        page_url = without_output_fields(response.url)
-        return Provenance(page_url, prov.fetched_at, prov.content_sha256, self.name)
+        return replace(provenance(response, self.name), source_url=without_output_fields(response.url))
 
     def parse_bill(self, response: Response, bill_no: str) -> Iterator[Any]:
         yield fetch_item(response, self.name)
