@@ -11,10 +11,11 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
-from billtracker.cli_options import replay_option
+from billtracker.cli_options import corpus_option, replay_option
 from billtracker.paths import REPO_ROOT
 from billtracker.replay.moj import moj_urls
 from billtracker.serving import SETTINGS, write_metadata_for
@@ -70,6 +71,7 @@ def cli() -> None:
 @click.argument("spiders", nargs=-1)
 @click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to write.")
 @replay_option
+@corpus_option
 @click.option(
     "--query",
     "queries",
@@ -84,6 +86,7 @@ def crawl(
     replay_dir: str | None,
     queries: tuple[str, ...],
     today: str,
+    corpus_dir: str | None = None,
 ) -> None:
     """Crawl SPIDERS (all by default) into the database.
 
@@ -92,6 +95,7 @@ def crawl(
         billtracker crawl --db billtracker.db
         billtracker crawl tw_ly_bills --query 法律編號=01010 --db bills.db
         billtracker crawl --replay ../shared/samples --db demo.db
+        billtracker crawl --replay ../shared/samples --corpus ../shared/corpus/ly-term9 --db term9.db
     """
     names = list(spiders) or list(SPIDERS)
     unknown = [n for n in names if n not in SPIDERS]
@@ -103,14 +107,26 @@ def crawl(
         settings["BILLTRACKER_TODAY"] = today
     failed = []
     with ExitStack() as stack:
+        if corpus_dir is not None and replay_dir is None:
+            raise click.UsageError("--corpus is served by the replay: add --replay [DIR]")
         if replay_dir is not None:
             from billtracker.replay import ReplayServer, SamplesNotFound
+            from billtracker.replay.corpus import load_corpus
 
             try:
-                server = stack.enter_context(ReplayServer(samples_dir=replay_dir or None))
+                corpus = load_corpus(corpus_dir) if corpus_dir is not None else None
+                server = stack.enter_context(ReplayServer(samples_dir=replay_dir or None, corpus=corpus))
             except SamplesNotFound as exc:
                 raise click.ClickException(str(exc)) from None
             click.echo(f"replay: serving recorded responses on {server.base_url}", err=True)
+            if corpus is not None:
+                click.echo(
+                    f"replay: corpus {corpus.root} ({len(corpus.details)} bill pages, "
+                    f"{len(corpus.proposals)} proposals, {len(corpus.gaps)} gaps, "
+                    f"captured {corpus.captured_on})",
+                    err=True,
+                )
+                record_gaps(db, corpus)
             settings.update(replay_settings(server.base_url))
             parsed = parsed or replay_queries()
         from billtracker.jobs import Job, RetryPolicy, run_job
@@ -127,6 +143,27 @@ def crawl(
         click.echo(f"{db}: {summary(db)}", err=True)
     if failed:
         raise click.ClickException(f"crawl failed: {', '.join(failed)}")
+
+
+def record_gaps(db_path: str, corpus: Any) -> None:
+    """Each record the corpus lacks is one `corpus-gap` problem row (recorded once, however
+    often the corpus is crawled): the bill is still crawled from what it has."""
+    from pipelines.problems import record_problem
+    from pipelines.schema import open_db
+
+    db = open_db(db_path)
+    try:
+        for gap in corpus.gaps:
+            record_problem(
+                db,
+                "replay",
+                "corpus-gap",
+                f"{gap.bill_no}: {gap.missing} is missing; served from {gap.present} alone",
+                f"{corpus.root.name}/{gap.missing}",
+                gap.bill_no,
+            )
+    finally:
+        db.close()
 
 
 def parse_query(text: str) -> dict[str, str]:

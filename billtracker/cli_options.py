@@ -15,3 +15,14 @@ replay_option = click.option(
     metavar="DIR",
     help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
 )
+
+# Real records laid out like ../shared/corpus/ly-term9, served by the replay beside the samples.
+corpus_option = click.option(
+    "--corpus",
+    "corpus_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="With --replay: also serve the misq bill pages and dataset-20 rows in DIR "
+    "(bill-detail/, proposal/, PROVENANCE.md), e.g. ../shared/corpus/ly-term9.",
+)

@@ -68,11 +68,36 @@ def db(crawled_db: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(crawled_db)
 
 
-def run_cli_crawl(db_path: Path, samples_dir: Path) -> subprocess.CompletedProcess[str]:
-    """`billtracker crawl --replay` of every spider, the real CLI in a subprocess."""
+def run_cli_crawl(
+    db_path: Path, samples_dir: Path, corpus: Path | None = None, today: str = TODAY
+) -> subprocess.CompletedProcess[str]:
+    """`billtracker crawl --replay [--corpus]` of every spider, the real CLI in a subprocess."""
     cmd = [sys.executable, "-m", "billtracker.cli", "crawl", "--replay", str(samples_dir)]
-    cmd += ["--db", str(db_path), "--today", TODAY]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if corpus is not None:
+        cmd += ["--corpus", str(corpus)]
+    cmd += ["--db", str(db_path), "--today", today]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    from billtracker.replay.corpus import default_corpus_dir
+
+    path = default_corpus_dir()
+    assert path.is_dir(), f"corpus not found at {path}: set BILLTRACKER_CORPUS"
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_crawl(
+    tmp_path_factory: pytest.TempPathFactory, samples_dir: Path, corpus_dir: Path
+) -> tuple[Path, str]:
+    """The whole shared corpus (3,597 real 9th-term bills) crawled by `billtracker crawl --replay
+    --corpus`, every spider, once per test session: (database, the CLI's stderr). Read only."""
+    db_path = tmp_path_factory.mktemp("corpus") / "term9.db"
+    result = run_cli_crawl(db_path, samples_dir, corpus_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return db_path, result.stderr
 
 
 @pytest.fixture(scope="session")

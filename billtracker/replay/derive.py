@@ -97,6 +97,7 @@ class ReplayData:
     bill_relations: dict[str, Any] = field(default_factory=dict)
     law_relations: dict[str, Any] = field(default_factory=dict)
     scale: Any = None  # a ScaleCorpus (replay/scale.py) answering bill lists/details, if set
+    corpus: Any = None  # a Corpus (replay/corpus.py) of real records served beside the samples
 
 
 def default_samples_dir() -> Path:
@@ -247,6 +248,12 @@ def plenary_meeting_code(flow: list[dict[str, Any]]) -> str:
     return ""
 
 
+def flow_term(flow: list[dict[str, Any]]) -> int | None:
+    """The term a flow's 會期 names ("09-01-11" -> 9), when every entry that names one agrees."""
+    terms = {int(e["會期"].split("-")[0]) for e in flow if e["會期"].split("-")[0].isdigit()}
+    return terms.pop() if len(terms) == 1 else None
+
+
 def latest_date(flow: list[dict[str, Any]]) -> str:
     """DERIVED 最新進度日期: the greatest non-empty date of any entry ("" if none)."""
     dates = [d for entry in flow for d in entry["日期"] if d]
@@ -287,12 +294,19 @@ def people(detail: dict[str, Any], pdf: dict[str, Any], key: str) -> list[str]:
 
 
 def derive_bill(
-    bill_no: str, detail: dict[str, Any], proposal: dict[str, Any], index: dict[str, list[str]]
+    bill_no: str,
+    detail: dict[str, Any],
+    proposal: dict[str, Any],
+    index: dict[str, list[str]],
+    fetched_at: str = MISQ_FETCHED_AT,
 ) -> dict[str, Any]:
     """DERIVED v2 bill ``data`` object from misq bill-detail + proposal (csv row and PDF fields).
 
     議案類別 is "法律案" for every sample bill (all 27 propose or abolish laws). 對照表 is []:
-    no sample records one. 資料抓取時間 is the misq commit date (MISQ_FETCHED_AT).
+    no sample records one. 資料抓取時間 is the capture date: the misq commit date
+    (MISQ_FETCHED_AT) for the samples, a corpus' own for its records. 屆 comes from the
+    dataset-20 row, else from the flow's 會期 ("09-01-11"): a bill page without a proposal file
+    still names its term; with neither, 屆 is None, not guessed.
     """
     row = proposal.get("csv") or {}
     pdf = proposal.get("pdf") or {}
@@ -301,10 +315,10 @@ def derive_bill(
     codes, names = derive_law_fields(detail["議案名稱"], index)
     flow = [derive_flow_entry(e) for e in detail["議案流程"]] if "議案流程" in detail else None
     record: dict[str, Any] = {
-        "屆": _int_or_none(row.get("term", "")),
+        "屆": _int_or_none(row.get("term", "")) or flow_term(flow or []),
         "議案編號": bill_no,
         "會議代碼": plenary_meeting_code(flow or []),
-        "資料抓取時間": MISQ_FETCHED_AT,
+        "資料抓取時間": fetched_at,
         "提案日期": pdf.get("published_date", ""),
         "最新進度日期": latest_date(flow or []),
         "法律編號": codes,
@@ -340,10 +354,24 @@ def misq_bill_numbers(samples_dir: Path) -> list[str]:
     return sorted(p.stem.removeprefix("bill-detail_") for p in folder.glob("bill-detail_*.json"))
 
 
+def build_corpus_bills(
+    corpus: Any, index: dict[str, list[str]], bills: dict[str, dict], derived_from: dict[str, list[str]]
+) -> None:
+    """Derived bills of a corpus (replay/corpus.py): one per bill page; a missing proposal file
+    leaves the fields it would give empty (its gap is in corpus.gaps)."""
+    for bill_no, detail_path in corpus.details.items():
+        detail = json.loads(detail_path.read_text(encoding="utf-8"))
+        proposal_path = corpus.proposals.get(bill_no)
+        proposal = json.loads(proposal_path.read_text(encoding="utf-8")) if proposal_path else {}
+        bills[bill_no] = derive_bill(bill_no, detail, proposal, index, corpus.captured_at)
+        derived_from[bill_no] = [str(detail_path)] + ([str(proposal_path)] if proposal_path else [])
+
+
 def build_bills(
-    samples_dir: Path, catalogue: list[dict[str, str]]
+    samples_dir: Path, catalogue: list[dict[str, str]], corpus: Any = None
 ) -> tuple[dict[str, dict], dict[str, list[str]]]:
-    """Derived misq bills plus the captured v2 bill; returns (bills, derived_from)."""
+    """Derived misq bills (the samples', then a corpus' on top), plus the captured v2 bill;
+    returns (bills, derived_from)."""
     index = law_codes_by_name(catalogue)
     bills: dict[str, dict] = {}
     derived_from: dict[str, list[str]] = {}
@@ -354,6 +382,8 @@ def build_bills(
         proposal = _read_json(samples_dir, proposal_rel)
         bills[bill_no] = derive_bill(bill_no, detail, proposal, index)
         derived_from[bill_no] = [detail_rel, proposal_rel, CATALOGUE]
+    if corpus is not None:
+        build_corpus_bills(corpus, index, bills, derived_from)
     captured = _read_json(samples_dir, BILL_DETAIL)["data"]
     bills[captured["議案編號"]] = captured
     derived_from[captured["議案編號"]] = [BILL_DETAIL]
@@ -365,12 +395,14 @@ def load_captures(samples_dir: Path) -> dict[str, bytes]:
     return {key: _read_bytes(samples_dir, rel) for key, rel in CAPTURED_REQUESTS.items()}
 
 
-def load_replay(samples_dir: Path | str | None = None) -> ReplayData:
-    """Load captured and derive the rest; samples_dir falls back to default_samples_dir()."""
+def load_replay(samples_dir: Path | str | None = None, corpus: Any = None) -> ReplayData:
+    """Load captured and derive the rest; samples_dir falls back to default_samples_dir().
+    `corpus`: a replay.corpus.Corpus served beside the samples."""
     root = resolve_samples_dir(samples_dir)
     catalogue = read_catalogue(root)
-    bills, derived_from = build_bills(root, catalogue)
+    bills, derived_from = build_bills(root, catalogue, corpus)
     return ReplayData(
+        corpus=corpus,
         samples_dir=root,
         bills=bills,
         laws=build_laws(root, catalogue),

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import moj
+from .corpus import Corpus, load_corpus
 from .derive import ReplayData, capture_key, load_replay
 from .scale import ScaleCorpus, scale_route
 from .sources import route_sources
@@ -197,7 +198,7 @@ def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Respons
     """Answer one GET: verbatim capture if one matches exactly, else a computed response."""
     if path == "/robots.txt":
         return 200, ROBOTS_TXT, {"Content-Type": "text/plain; charset=utf-8"}
-    other_source = route_sources(data.samples_dir, path, params)  # ppg, open data, lis
+    other_source = route_sources(data, path, params)  # ppg, open data, lis
     if other_source is not None:
         return other_source
     captured = data.captures.get(capture_key(path, params))
@@ -328,8 +329,10 @@ class ReplayServer:
         overlay: Overlay | None = None,
         scale: int = 0,
         mutations: Iterable[int] = (),
+        corpus: Corpus | None = None,
     ) -> None:
-        self.data = load_replay(samples_dir)  # fails early, naming a missing samples path
+        # fails early, naming a missing samples path
+        self.data = load_replay(samples_dir, corpus)
         if scale:  # a generated LYAPI-sized corpus answers bill lists and details
             self.data.scale = ScaleCorpus(self.data, scale, mutations=mutations)
         self.host = host
@@ -405,8 +408,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--scale", type=int, default=0, help="serve N generated bills (150000 = LYAPI)")
+    parser.add_argument("--corpus", help="also serve a corpus laid out like ../shared/corpus/ly-term9")
     args = parser.parse_args(argv)
-    server = ReplayServer(args.samples, host=args.host, port=args.port, scale=args.scale)
+    corpus = load_corpus(args.corpus) if args.corpus else None
+    server = ReplayServer(args.samples, host=args.host, port=args.port, scale=args.scale, corpus=corpus)
     try:
         server.serve_forever(lambda line: print(line, flush=True))
     except KeyboardInterrupt:

@@ -18,12 +18,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 
 from billtracker.paths import REPO_ROOT
 
-from .derive import MISQ_DIR
+from .derive import MISQ_DIR, MISQ_FETCHED_AT, ReplayData
 
 PPG_FIXTURES = REPO_ROOT / "tests" / "files" / "ppg"
 LIS_DIR = "lis.ly.gov.tw"
@@ -55,30 +57,45 @@ Response = tuple[int, bytes, dict[str, str]]
 
 
 @cache
-def dataset20_rows(samples_dir: Path) -> tuple[dict[str, str], ...]:
-    """The verbatim dataset-20 rows of every misq proposal file, in billNo order."""
-    rows = []
-    for path in sorted((samples_dir / MISQ_DIR).glob("proposal_*.json")):
+def dataset20_rows(samples_dir: Path, corpus_proposals: tuple[Path, ...] = ()) -> tuple[dict[str, str], ...]:
+    """The verbatim dataset-20 rows of every misq proposal file (the samples', then a corpus'
+    for the same billNo on top), in billNo order."""
+    paths = sorted((samples_dir / MISQ_DIR).glob("proposal_*.json")) + list(corpus_proposals)
+    rows: dict[str, dict[str, str]] = {}
+    for path in paths:
         row = json.loads(path.read_text(encoding="utf-8")).get("csv")
         if row:
-            rows.append({k: str(row.get(k, "")) for k in DATASET20_FIELDS})
-    return tuple(rows)
+            rows[str(row.get("billNo", ""))] = {k: str(row.get(k, "")) for k in DATASET20_FIELDS}
+    return tuple(rows[b] for b in sorted(rows))
 
 
-def dataset20_csv(samples_dir: Path) -> bytes:
+def _dataset20(data: ReplayData) -> tuple[dict[str, str], ...]:
+    proposals = tuple(data.corpus.proposals.values()) if data.corpus is not None else ()
+    return dataset20_rows(data.samples_dir, proposals)
+
+
+def dataset20_csv(data: ReplayData) -> bytes:
     """DERIVED 20_CSV.csv: BOM, header, and a trailing comma on every line as the real file has."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=",\r\n")
     writer.writerow(DATASET20_FIELDS)
-    for row in dataset20_rows(samples_dir):
+    for row in _dataset20(data):
         writer.writerow([row[k] for k in DATASET20_FIELDS])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
-def dataset20_json(samples_dir: Path) -> bytes:
+def dataset20_json(data: ReplayData) -> bytes:
     """DERIVED JSON download: one object per row, concatenated with no array around them."""
-    text = "".join(json.dumps(row, ensure_ascii=False) for row in dataset20_rows(samples_dir))
+    text = "".join(json.dumps(row, ensure_ascii=False) for row in _dataset20(data))
     return "\ufeff".encode() + text.encode("utf-8")
+
+
+def captured_headers(data: ReplayData, content_type: str) -> dict[str, str]:
+    """A download rebuilt from captured rows says when they were captured (Last-Modified), so
+    the spider can date what it read by the data's age, not by the replay's clock."""
+    captured = data.corpus.captured_on if data.corpus is not None else MISQ_FETCHED_AT[:10]
+    stamp = format_datetime(datetime.fromisoformat(captured).replace(tzinfo=UTC), usegmt=True)
+    return {"Content-Type": content_type, "Last-Modified": stamp}
 
 
 @cache
@@ -106,8 +123,9 @@ def _file(path: Path, content_type: str) -> Response:
     return 200, path.read_bytes(), {"Content-Type": content_type}
 
 
-def route_sources(samples_dir: Path, path: str, query: list[tuple[str, str]]) -> Response | None:
+def route_sources(data: ReplayData, path: str, query: list[tuple[str, str]]) -> Response | None:
     """The answer for a ppg / open data / lis path, or None when the path is not one of theirs."""
+    samples_dir = data.samples_dir
     params = dict(query)
     if path == "/ppg/api/v1/all-bills":
         term, page = params.get("term", ""), params.get("page", "1")
@@ -119,9 +137,9 @@ def route_sources(samples_dir: Path, path: str, query: list[tuple[str, str]]) ->
     if path == "/odw/usageFile.action":
         dataset, fmt = params.get("id"), params.get("type", "").upper()
         if dataset == "20" and fmt == "CSV":
-            return 200, dataset20_csv(samples_dir), {"Content-Type": CSV_TYPE}
+            return 200, dataset20_csv(data), captured_headers(data, CSV_TYPE)
         if dataset == "20" and fmt == "JSON":
-            return 200, dataset20_json(samples_dir), {"Content-Type": JSON_TYPE}
+            return 200, dataset20_json(data), captured_headers(data, JSON_TYPE)
         if dataset == "9" and fmt == "CSV":
             return _file(samples_dir / LEGISLATOR_CSV, CSV_TYPE)
         return 404, b"Not Found", {"Content-Type": "text/plain; charset=utf-8"}
