@@ -192,5 +192,9 @@ import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after 
 import pipelines.schema_sources  # noqa: E402,F401
 
 # isort: split
+# After the sets whose tables it adds columns to.
+import pipelines.schema_evidence  # noqa: E402,F401  (issue 10: evidence, data age, link kinds)
+
+# isort: split
 # Last: issue 6's triggers and indexes serve tables the sets above create.
 import pipelines.schema_api  # noqa: E402,F401  (issue 6: law_bills last_on, recency-keyed search)
