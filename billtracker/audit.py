@@ -655,7 +655,7 @@ def render_markdown(report: Report) -> str:
     lines = ["| check | violations | example |", "| --- | --- | --- |"]
     for r in report.results:
         first = example_text(r.examples[0]) if r.examples else ""
-        lines.append(f"| `{r.name}` | {r.count} | {_cell(first[:160])} |")
+        lines.append(f"| `{r.name}` | {r.count:,} | {_cell(first[:160])} |")
     for title, rows in report.info.items():
         lines += [
             "",
