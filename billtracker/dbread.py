@@ -10,6 +10,8 @@ import sqlite3
 from datetime import date
 from typing import Any
 
+from pipelines.stage_machine import taipei_day
+
 
 def rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, params)
@@ -26,6 +28,13 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
     return bool(
         conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone()
     )
+
+
+def known_until(today: date, as_of: str | None) -> str:
+    """The last day the data can speak for: today, or the day of the bill's newest record when
+    that is earlier (ly-term9 ends 2018-11-01: "still in committee today" would be a guess)."""
+    day = taipei_day(as_of) if as_of else ""
+    return min(today.isoformat(), day) if day else today.isoformat()
 
 
 def days_between(start: str | None, end: str | None) -> int | None:

@@ -140,7 +140,8 @@ def merge_databases(target: Path, sources: list[Path]) -> dict[str, int]:
                     pks = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
                     cols = [r[1] for r in info if r[1] in their_cols and not (pks == ["id"] and r[1] == "id")]
                     names = ", ".join(f'"{c}"' for c in cols)
-                    verb = "INSERT" if pks == ["id"] or not pks else "INSERT OR REPLACE"
+                    # an id-keyed row is appended, unless a unique key (a disagreement's readings) has it
+                    verb = "INSERT OR IGNORE" if pks == ["id"] or not pks else "INSERT OR REPLACE"
                     cursor = conn.execute(
                         f'{verb} INTO main."{table}" ({names}) SELECT {names} FROM src."{table}"'
                     )

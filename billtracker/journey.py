@@ -12,8 +12,9 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from billtracker.dbread import days_between, has_table, one, rows
+from billtracker.dbread import days_between, has_table, known_until, one, rows
 from billtracker.lawview import moj_texts, snapshot_for
+from pipelines.evidence import LABELS as EVIDENCE_LABELS
 from pipelines.stage_machine import SETTLED
 
 # The road a bill travels, in order: (key, 中文, the slugs that mean "reached").
@@ -130,7 +131,7 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
     return {
         "database": database,
         "bill": bill,
-        "timeline": timeline(stages, today),
+        "timeline": timeline(stages, date.fromisoformat(known_until(today, bill.get("as_of")))),
         "milestones": milestones(stages),
         "proposers": [s for s in sponsors if s["role"] == "proposer"],
         "cosponsors": [s for s in sponsors if s["role"] == "cosponsor"],
@@ -139,7 +140,24 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
         "laws": laws,
         "articles": articles,
         "today": today.isoformat(),
+        "known_until": known_until(today, bill.get("as_of")),
+        "evidence_labels": EVIDENCE_LABELS,
+        "merged_reviews": merged_links(conn, bill_no),
     }
+
+
+def merged_links(conn: sqlite3.Connection, bill_no: str) -> list[dict[str, Any]]:
+    """The merged-review links of this bill (or of this report), with their kind and evidence:
+    a candidate is shown as one, never as a merge."""
+    if not has_table(conn, "merged_reviews"):
+        return []
+    return rows(
+        conn,
+        """select m.*, b.current_stage_label as report_stage from merged_reviews m
+           left join bills b on b.bill_no = m.report_bill_no
+           where m.bill_no = ? or m.report_bill_no = ? order by m.report_bill_no, m.bill_no""",
+        [bill_no, bill_no],
+    )
 
 
 def _attach_text_in_force(

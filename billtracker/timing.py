@@ -13,7 +13,7 @@ import statistics
 from datetime import date
 from typing import Any
 
-from billtracker.dbread import days_between, rows
+from billtracker.dbread import days_between, known_until, rows
 from scrapers.stages import LABELS
 
 IN_COMMITTEE = frozenset({"referred", "re-referred", "committee-listed", "committee-review"})
@@ -22,7 +22,7 @@ IN_COMMITTEE = frozenset({"referred", "re-referred", "committee-listed", "commit
 def _bills_with_stages(conn: sqlite3.Connection, where: str = "", params: Any = ()) -> list[dict[str, Any]]:
     bills = rows(
         conn,
-        f"""select b.bill_no, b.title, b.origin, b.term, b.current_stage, b.current_stage_label
+        f"""select b.bill_no, b.title, b.origin, b.term, b.current_stage, b.current_stage_label, b.as_of
             from bills b {where}""",
         params,
     )
@@ -108,7 +108,8 @@ def stage_stats(rows_: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def committee_spells(bills: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """Each bill's time in committee: from its first committee stage until a stage that takes it
-    out (reported, second reading, withdrawn, expired, ...) or, if none, until today."""
+    out (reported, second reading, withdrawn, expired, ...) or, if none, until today -- or until the
+    bill's newest record, when that is older: nothing later is known (`as_of`)."""
     out = []
     for b in bills:
         stages = b["stages"]
@@ -120,7 +121,8 @@ def committee_spells(bills: list[dict[str, Any]], today: date) -> list[dict[str,
             (s for s in stages[start + 1 :] if s["stage"] not in IN_COMMITTEE and s["stage"] != "unknown"),
             None,
         )
-        until = leaving["order_on"] if leaving else today.isoformat()
+        known = known_until(today, b.get("as_of"))
+        until = leaving["order_on"] if leaving else known
         out.append(
             {
                 "bill_no": b["bill_no"],
@@ -132,6 +134,7 @@ def committee_spells(bills: list[dict[str, Any]], today: date) -> list[dict[str,
                 "ended_by": LABELS.get(leaving["stage"], leaving["stage"]) if leaving else "",
                 "ended_derived": bool(leaving and leaving["origin"] == "derived"),
                 "open": leaving is None,
+                "as_of": known if leaving is None and known < today.isoformat() else "",
             }
         )
     return sorted(out, key=lambda r: (-(r["days"] or 0), r["bill_no"]))

@@ -224,13 +224,13 @@ def apply_state_machine(
 ) -> dict[str, Any]:
     """Re-class first readings, derive expiry (only from a record captured after the term
     ended), and return the bill's current-stage columns."""
-    events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
+    events = [Event(r["seq"], r["stage"], r["on"], r["session_code"], r["order_on"]) for r in rows]
     for seq, slug in upgrade_first_readings(events).items():
         for row in rows:
             if row["seq"] == seq:
                 row["note"] = f"{row['stage']} re-classed: referred at the same sitting"
                 row["stage"], row["stage_label"] = slug, LABELS[slug]
-    events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
+    events = [Event(r["seq"], r["stage"], r["on"], r["session_code"], r["order_on"]) for r in rows]
     state = current_stage(events, term, today, as_of)
     if state.slug == "expired":
         assert state.on is not None and as_of is not None

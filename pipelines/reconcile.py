@@ -1048,13 +1048,14 @@ class Reconciler:
         bill, bill_no = inputs.bill, inputs.bill_no
         rows = inputs.live()
         events = [
-            Event(r["seq"], r["stage"], r["order_on"] or r["on"], r["session_code"] or "")
+            Event(r["seq"], r["stage"], r["on"], r["session_code"] or "", r["order_on"] or r["on"])
             for r in rows
             if r["stage"] != "expired"
         ]
-        if not events:
-            return
         as_of = self.as_of(inputs)
+        if not events:
+            self.no_stage(inputs, as_of)
+            return
         state = current_stage(events, bill["term"], self.today, as_of)
         expiry = inputs.stages.get(DERIVED_SEQ)
         if state.slug == "expired":
@@ -1087,6 +1088,17 @@ class Reconciler:
         if any(bill.get(k) != v for k, v in update.items()):
             self._update_bill(inputs, update)
             self.counts["stages_recomputed"] += 1
+
+    def no_stage(self, inputs: BillInputs, as_of: str | None) -> None:
+        """A bill no source gives a dated stage (a dataset-20 row alone): no current stage,
+        and the page says why, with the statuses the sources do give."""
+        statuses = ", ".join(f"{s['source']} {s['field']} {s['raw']}" for s in self._statuses(inputs))
+        caveat = "no source records a dated stage of this bill" + (
+            f"; latest status per {statuses}" if statuses else ""
+        )
+        update = {"as_of": as_of, "current_stage_caveat": caveat}
+        if any(inputs.bill.get(k) != v for k, v in update.items()):
+            self._update_bill(inputs, update)
 
     @staticmethod
     def caveat(inputs: BillInputs, state: Any, current: dict[str, Any] | None) -> str:

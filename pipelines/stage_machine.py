@@ -46,6 +46,9 @@ class Event:
     slug: str
     on: str | None  # ISO day; None when upstream left the date empty
     session_code: str = ""
+    # The day it sorts on when `on` is empty (the stored order_on: the date before it in the
+    # flow). Only for ordering: a state set by an undated event stays undated.
+    order_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def chronological(events: list[Event]) -> list[Event]:
     keyed = []
     last_on = ""
     for event in sorted(events, key=lambda e: e.seq):
-        last_on = event.on or last_on
+        last_on = event.on or event.order_on or last_on
         keyed.append((last_on, event.seq, event))
     return [event for _, _, event in sorted(keyed, key=lambda k: (k[0], k[1]))]
 

@@ -28,7 +28,7 @@ CALLS: dict[str, dict[str, str]] = {
     "law_bills": {"law": "01010"},
     "search": {"q": "資訊總處"},
     "changes_since": {"since": ""},
-    "bills_at_stage": {"stage": "expired"},
+    "bills_at_stage": {"stage": "third-reading"},
     "committee_queue": {"committee": "司法及法制委員會", "include_expired": "1"},
     "health": {},
 }

@@ -58,25 +58,30 @@ def test_cio_bill_law(cli_db: Path) -> None:
 def test_cio_bill_timeline(cli_db: Path) -> None:
     rows = query(cli_db, "bill_timeline", bill_no=CIO_BILL)
     stages = [(r["stage"], r["on"]) for r in rows if r["origin"] != "field"]
+    # No expiry: the samples were captured 2018-11-01, before term 9 ended (see the caveat test)
     assert stages == [
         ("first-reading", "2016-10-14"),
         ("referred", "2016-10-14"),
         ("committee-listed", "2017-03-22"),
-        ("expired", "2020-01-31"),
     ]
-    first, referred, listed, expired = [r for r in rows if r["origin"] != "field"]
+    first, referred, listed = [r for r in rows if r["origin"] != "field"]
     assert first["status_raw"] == "排入院會(交司法及法制委員會)"  # on the plenary agenda
     assert (first["venue"], first["session_code"], first["second_on"]) == ("院會", "09-02-06", "2016-10-18")
     assert referred["committee"] == "司法及法制委員會"
     assert (listed["venue"], listed["status_raw"]) == ("司法及法制委員會", "尚未審查")
-    assert expired["origin"] == "derived" and "2020-01-31" in expired["note"]
+    assert {r["evidence_kind"] for r in rows} == {"flow", "field"}
     assert all(r["source_url"] and r["fetched_at"] for r in rows)
 
 
 def test_cio_bill_current_stage(cli_db: Path) -> None:
+    """Where the 2018 records leave it, "as of" their capture: they cannot show it expired."""
     bill = get(cli_db, f"/billtracker/bills/{CIO_BILL}.json?_shape=array")[2][0]
-    assert bill["current_stage"] == "expired"
-    assert bill["current_stage_derived"] == 1
+    assert (bill["current_stage"], bill["current_stage_on"]) == ("committee-listed", "2017-03-22")
+    assert (bill["current_stage_derived"], bill["current_stage_evidence"]) == (0, "flow")
+    assert (
+        bill["current_stage_caveat"].startswith("as of 2018-11-01")
+        and "2020-01-31" in bill["current_stage_caveat"]
+    )
     assert bill["status_raw"] == "交付審查"  # upstream's own word, kept beside ours
 
 
@@ -85,7 +90,8 @@ def test_law_bills(cli_db: Path) -> None:
     bill_nos = {r["bill_no"] for r in rows}
     assert {CIO_BILL, "1051027070200800", "1061218070201500"} <= bill_nos
     cio = next(r for r in rows if r["bill_no"] == CIO_BILL)
-    assert (cio["current_stage"], cio["last_on"]) == ("expired", "2017-03-22")
+    assert (cio["current_stage"], cio["last_on"]) == ("committee-listed", "2017-03-22")
+    assert cio["current_stage_caveat"].startswith("as of 2018-11-01")  # the API says it too
     assert query(cli_db, "law_bills", law="行政院組織法") == rows
 
 
@@ -134,10 +140,11 @@ def test_facets(cli_db: Path) -> None:
     status, _, body = get(cli_db, "/billtracker/bills.json?_facet=current_stage")
     assert status == 200
     counts = {f["value"]: f["count"] for f in body["facet_results"]["current_stage"]["results"]}
-    # `crawl` runs every source (issue 3): beside the 3 bills whose own flow has 三讀, 1050616070200500
-    # gets it from its merged-review report and lis records 三讀 for 1051004070200200 and
-    # 1050219070204700, which lis' law versions then show promulgated; so 3 fewer expire.
-    assert counts["expired"] == 18 and counts["third-reading"] == 4 and counts["promulgated"] == 2
+    # `crawl` runs every source (issue 3): beside the 3 bills whose own flow has 三讀, lis records
+    # 三讀 for 1050616070200500, 1051004070200200 and 1050219070204700, the last two of which lis'
+    # law versions then show promulgated. None expired: the records predate the end of term 9.
+    assert "expired" not in counts
+    assert counts["third-reading"] == 4 and counts["promulgated"] == 2
     assert counts["withdrawn"] == 2
     assert sum(counts.values()) == 28
 

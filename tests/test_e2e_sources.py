@@ -109,15 +109,20 @@ def test_merged_bill_third_reading_with_companions(db_path: Path) -> None:
     ]
     merged = table(db_path, "merged_reviews", report_bill_no="1050926070300100")
     assert all(r["source_url"].startswith("http://127.0.0.1:") for r in merged)  # provenance of each link
-    assert {"1050219070203400", "1050616070200500", "1050706070201000", "1050815070200100"} <= {
-        r["bill_no"] for r in merged
+    # the stored bills the report merges, each by a 關連議案 link (the other two are not stored)
+    assert {(r["bill_no"], r["kind"]) for r in merged} == {
+        ("1050219070203400", "related"),
+        ("1050616070200500", "related"),
     }
 
 
-def test_companion_gets_derived_third_reading_citing_evidence(db_path: Path) -> None:
+def test_companion_third_reading_is_its_own_sources_not_borrowed(db_path: Path) -> None:
+    """1050616070200500 passed with the report that merged it; no record of the report is
+    stored, so its companion 1050219070203400's 三讀 is not borrowed: lis' 進度 for this bill
+    itself (1051118 三讀) is the evidence."""
     [row] = third_reading(db_path, "1050616070200500")
-    assert (row["on"], row["origin"]) == ("2016-11-18", "derived")
-    assert "1050926070300100" in row["note"] and "1050219070203400" in row["note"]
+    assert (row["on"], row["origin"], row["evidence_kind"]) == ("2016-11-18", "source", "source-event")
+    assert "lis" in row["evidence"] and "1050219070203400" not in row["evidence"]
     [bill] = table(db_path, "bills", bill_no="1050616070200500")
     assert (bill["status_raw"], bill["current_stage"]) == ("審查完畢", "third-reading")
 
@@ -137,7 +142,7 @@ def test_promulgation_follows_third_reading(db_path: Path) -> None:
     # 1051004070200200 (內政部組織法 §18): lis 三讀 2017-05-26, lis version 106年6月14日公布
     timeline = query(db_path, "bill_timeline", bill_no="1051004070200200")
     rows = [r for r in timeline if r["origin"] != "field" and not r["gone_at"]]
-    assert [r["stage"] for r in timeline if r["gone_at"]] == ["expired"]  # undone, kept
+    assert [r["stage"] for r in timeline if r["gone_at"]] == []  # no expiry was ever derived: 2018 data
     assert [(r["stage"], r["on"]) for r in rows[-2:]] == [
         ("third-reading", "2017-05-26"),
         ("promulgated", "2017-06-14"),

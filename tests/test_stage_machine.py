@@ -267,3 +267,12 @@ def test_filing_after_the_flow_began_does_not_move_the_state() -> None:
     state = step(State("committee-review", "2016-03-04"), Event(0, "filed", "2017-01-05"))
     assert state.slug == "committee-review" and state.on == "2016-03-04"
     assert step(State(), Event(0, "filed", "2016-03-01")).slug == "filed"
+
+
+def test_an_undated_event_sorts_by_its_order_day_but_stays_undated() -> None:
+    """1050216070200300: 撤案 is listed with no date; it sorts where its inherited order day puts
+    it, and the bill is withdrawn on no known day, not on the day of the filing before it."""
+    events = [Event(0, "filed", "2016-02-25"), Event(1, "withdrawn", None, "", "2016-02-25")]
+    events.append(Event(2, "referred", "2016-02-19"))
+    state = current_stage(events, 9, TODAY, FRESH)
+    assert (state.slug, state.on, state.seq) == ("withdrawn", None, 1)

@@ -62,7 +62,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def cio(replay_data: ReplayData) -> dict[str, Any]:
-    return copy.deepcopy(replay_data.bills[CIO_BILL])
+    """The CIO bill's record as live LYAPI serves it: captured now, after term 9 ended."""
+    return {**copy.deepcopy(replay_data.bills[CIO_BILL]), "資料抓取時間": "2026-11-26T09:00:00+08:00"}
 
 
 def test_insert_then_same_item_again_is_a_noop(store: Store, replay_data: ReplayData) -> None:
