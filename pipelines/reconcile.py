@@ -31,7 +31,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines import history
+from pipelines import corrections, history
 from pipelines.names import alias_key, person_key
 from pipelines.precedence import best, rank
 from pipelines.stage_machine import Event, current_stage
@@ -480,6 +480,9 @@ class Reconciler:
         self.attach_sources(bill)
         self.ledger(bill)
         self.derive_promulgation(bill)
+        # Reviewed corrections (billtracker/corrections.toml) after every source-derived stage and
+        # before the current stage is recomputed, so a corrected stage counts in the state machine.
+        corrections.apply(self, bill)
         self.recompute_stage(bill)
         self.settle_the_rest(bill)
 
