@@ -423,17 +423,21 @@ def apply(reconciler: Reconciler, bill: BillInputs) -> None:
         if seq is not None:
             wanted.add(entry.key)
             _mark_applied(reconciler, entry, seq)
-    for seq, row in sorted(bill.stages.items()):
-        if row["origin"] == SOURCE and row["gone_at"] is None and row["content_sha256"] not in wanted:
-            reconciler.db["stages"].update(
-                (bill.bill_no, seq),
-                {
-                    "gone_at": reconciler.now,
-                    "note": f"{row['note']}; withdrawn: its entry left the corrections file",
-                },
-            )
-            reconciler._stage_written(bill, seq)
-            reconciler.counts["corrections_withdrawn"] += 1
+    stale = [
+        (seq, row)
+        for seq, row in bill.stages.items()
+        if row["origin"] == SOURCE and row["gone_at"] is None and row["content_sha256"] not in wanted
+    ]
+    for seq, row in sorted(stale, key=lambda pair: pair[0]):
+        reconciler.db["stages"].update(
+            (bill.bill_no, seq),
+            {
+                "gone_at": reconciler.now,
+                "note": f"{row['note']}; withdrawn: its entry left the corrections file",
+            },
+        )
+        reconciler._stage_written(bill, seq)
+        reconciler.counts["corrections_withdrawn"] += 1
     for old in state.withdrawn_by_bill.get(bill.bill_no, []):
         _update_row(reconciler, old["key"], {"status": "reverted"})
 

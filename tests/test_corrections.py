@@ -402,6 +402,7 @@ def test_published_as_a_table_a_query_and_on_the_bill_page(
         (2, "2017-03-23", "a reviewer"),
     ]
     assert get("/billtracker/corrections_of.json?bill_no=1&_shape=array").json() == []
+    assert len(get("/billtracker/corrections_of.json?_shape=array").json()) == 2  # blank: every bill
 
     soup = BeautifulSoup(get(f"/-/bill/{CIO_BILL}").text, "html.parser")
     listed = soup.select(".bt-corrections tbody tr")
