@@ -4,8 +4,9 @@ When a source is wrong and a record proves it (lis says 三讀 on a bill whose �
 委員會發文), the fix is an entry of the corrections file, never code and never an edit of a raw
 row. Each entry names the bill, what it corrects, the correct value, why, the record that proves
 it, who reviewed it and when. Reconcile applies it through one hook, :func:`apply`, called for each
-bill after every source-derived stage is computed and before the current stage is recomputed, so a
-corrected stage counts in the state machine:
+bill after every stage read from a source is in place and before every step that derives from the
+bill's stages (derive_promulgation, recompute_stage), so a corrected third reading is followed by
+its promulgation and counts in the state machine, in the same run:
 
 - ``stage``: a stage the sources miss, e.g. a third reading: a stages row of its own (origin
   ``correction``, evidence_kind ``correction``, seq 3000+).
@@ -411,8 +412,8 @@ def run_state(reconciler: Reconciler) -> RunState:
 def apply(reconciler: Reconciler, bill: BillInputs) -> None:
     """Reconcile's hook: apply this bill's corrections, withdraw those that left the file.
 
-    Called after every source-derived stage is in place and before recompute_stage, so the
-    current stage is computed over the corrected stages."""
+    Called after every stage read from a source is in place and before derive_promulgation and
+    recompute_stage, so both see the corrected stages."""
     state = run_state(reconciler)
     if not state.usable:
         return

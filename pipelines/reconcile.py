@@ -479,10 +479,11 @@ class Reconciler:
         self.propagate_merged(bill)
         self.attach_sources(bill)
         self.ledger(bill)
-        self.derive_promulgation(bill)
-        # Reviewed corrections (billtracker/corrections.toml) after every source-derived stage and
-        # before the current stage is recomputed, so a corrected stage counts in the state machine.
+        # Reviewed corrections (billtracker/corrections.toml): after every stage read from a source,
+        # before every step that derives from the bill's stages (a promulgation follows a corrected
+        # 三讀; the current stage counts a corrected stage).
         corrections.apply(self, bill)
+        self.derive_promulgation(bill)
         self.recompute_stage(bill)
         self.settle_the_rest(bill)
 

@@ -286,6 +286,26 @@ def test_removing_the_entry_withdraws_what_it_applied(dbfile: Path, tmp_path: Pa
     assert rows(dbfile, "select status, gone_at from corrections") == [{"status": "applied", "gone_at": None}]
 
 
+def test_a_corrected_third_reading_is_followed_by_its_promulgation_in_the_same_run(
+    full_crawled_db: Path, tmp_path: Path
+) -> None:
+    """Corrections come before the steps that derive from a bill's stages: MOJ 沿革 records a
+    promulgation of 行政院組織法 on 2022-01-19, 15 days after this (test) third reading."""
+    target = tmp_path / "full.db"
+    with sqlite3.connect(full_crawled_db) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    path = write(tmp_path / "c.toml", {**GOOD, "value": "2022-01-04"})
+    reconcile(target, path)
+    after = bill(target, CIO_BILL)
+    assert (after["current_stage"], after["current_stage_on"]) == ("promulgated", "2022-01-19")
+    (derived,) = rows(target, "select * from stages where bill_no = ? and stage = 'promulgated'", [CIO_BILL])
+    assert "after the 三讀 of 2022-01-04" in derived["note"]
+    tables = ("bills", "stages", "stage_sources", "corrections", "changes")
+    first = dump(target, tables)
+    reconcile(target, path)
+    assert dump(target, tables) == first
+
+
 def test_a_stage_date_correction_dates_the_current_stage(dbfile: Path, tmp_path: Path) -> None:
     assert (bill(dbfile, PASSED_BILL)["current_stage"], bill(dbfile, PASSED_BILL)["current_stage_on"]) == (
         "third-reading",
