@@ -236,6 +236,9 @@ _register_publish(cli)
 from billtracker.cli_dispatch import register as _register_dispatch  # noqa: E402
 
 _register_dispatch(cli)
+from billtracker.cli_audit import register as _register_audit  # noqa: E402  (issue 10)
+
+_register_audit(cli)
 
 if __name__ == "__main__":
     cli()

@@ -15,7 +15,14 @@ from typing import Any
 
 from pipelines.dates import BadDate, parse_date
 from pipelines.names import clean_name, person_key, sponsor_kind
-from pipelines.stage_machine import Event, current_stage, upgrade_first_readings
+from pipelines.stage_machine import (
+    Event,
+    capture_stamp,
+    current_stage,
+    expiry_evidence,
+    stale_caveat,
+    upgrade_first_readings,
+)
 from scrapers.items import BillItem
 from scrapers.stages import LABELS, classify, clean_status, committee_in_status
 
@@ -174,6 +181,9 @@ def _row(
         "order_on": None,
         **prov,
         "gone_at": None,
+        "evidence_kind": origin if origin in ("flow", "field") else None,
+        "evidence": None,
+        "date_doubt": None,
     }
     row.update(extra)
     row["meeting_codes"] = to_json(row["meeting_codes"])
@@ -210,8 +220,10 @@ def apply_state_machine(
     term: int | None,
     today: date,
     prov: dict[str, str],
+    as_of: str | None = None,
 ) -> dict[str, Any]:
-    """Re-class first readings, derive expiry, and return the bill's current-stage columns."""
+    """Re-class first readings, derive expiry (only from a record captured after the term
+    ended), and return the bill's current-stage columns."""
     events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
     for seq, slug in upgrade_first_readings(events).items():
         for row in rows:
@@ -219,27 +231,29 @@ def apply_state_machine(
                 row["note"] = f"{row['stage']} re-classed: referred at the same sitting"
                 row["stage"], row["stage_label"] = slug, LABELS[slug]
     events = [Event(r["seq"], r["stage"], r["order_on"], r["session_code"]) for r in rows]
-    state = current_stage(events, term, today)
+    state = current_stage(events, term, today, as_of)
     if state.slug == "expired":
-        rows.append(
-            _row(
-                bill_no,
-                DERIVED_SEQ,
-                "expired",
-                "",
-                "derived",
-                f"derived: term {term} ended {state.on} without third reading (立法院職權行使法 §13)",
-                prov,
-                on=state.on,
-                order_on=state.on,
-            )
-        )
+        assert state.on is not None and as_of is not None
+        rows.append(expiry_row(bill_no, term, state.on, as_of, prov))
+    current = next((r for r in rows if r["seq"] == state.seq), None)
     return {
         "current_stage": state.slug,
         "current_stage_label": LABELS.get(state.slug or "", ""),
         "current_stage_on": state.on,
         "current_stage_derived": int(state.derived),
+        "current_stage_evidence": "term-ended" if state.derived else (current or {}).get("evidence_kind"),
+        "current_stage_caveat": stale_caveat(term, state) if state.stale_since is not None else "",
     }
+
+
+def expiry_row(bill_no: str, term: int | None, end: str, as_of: str, prov: dict[str, str]) -> dict[str, Any]:
+    """The derived expiry stage: its evidence is the term's end and the capture after it."""
+    evidence = expiry_evidence(term, end, as_of)
+    row = _row(
+        bill_no, DERIVED_SEQ, "expired", "", "derived", f"derived: {evidence}", prov, on=end, order_on=end
+    )
+    row.update(evidence_kind="term-ended", evidence=evidence)
+    return row
 
 
 def sponsor_rows(bill_no: str, record: dict[str, Any], source_url: str) -> list[dict[str, Any]]:
@@ -274,8 +288,14 @@ def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
         "content_sha256": item.provenance.content_sha256,
     }
     term = to_int(record.get("屆"))
+    # The record's age: LYAPI's own 資料抓取時間, else when the source says it captured it.
+    as_of = (
+        capture_stamp(record.get("資料抓取時間"))
+        or capture_stamp(item.provenance.captured_at)
+        or capture_stamp(item.provenance.fetched_at)
+    )
     stages = stage_rows(bill_no, record, prov, problems)
-    current = apply_state_machine(bill_no, stages, term, today, prov)
+    current = apply_state_machine(bill_no, stages, term, today, prov, as_of)
     bill = {
         "bill_no": bill_no,
         "term": term,
@@ -290,6 +310,7 @@ def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
         "filed_on": stages[0]["on"] if stages and stages[0]["seq"] == 0 else None,
         "status_raw": clean_status(str(record.get("議案狀態") or "")),
         **current,
+        "as_of": as_of,
         "last_progress_on": safe_date(record.get("最新進度日期"), "最新進度日期", problems),
         "meeting_code": text(record.get("會議代碼")),
         "law_codes": json.dumps([str(c) for c in record.get("法律編號") or []]),

@@ -7,14 +7,19 @@ re-running on unchanged data writes nothing new.
 1. lis records carry 提案編號, not billNo: resolve them through bills.proposal_no.
 2. A bill only a secondary source knows gets a `bills` row from it (one record per bill).
 3. 併案: a committee's merged-review report (billNo digits 8-11 "0703") is linked to the
-   proposals it merges, and a 三讀 recorded on the report -- or, when the report itself is not
-   stored, on one of its merged proposals -- becomes a derived third reading on every other one.
+   proposals it merges on evidence only (pipelines/merged_reviews.py), and the report's own dated
+   三讀 becomes a derived third reading of each proposal linked by evidence. A 三讀 another
+   proposal of the report records is not this bill's evidence: it is never borrowed.
+3b. Passed means evidenced: a source's status for this bill (議案狀態, dataset 20 billStatus,
+   lis 進度) that says 三讀 where no stage does gives a third reading dated as that source dates
+   it (or undated) and a `passed` disagreement with the flow; never "expired".
 4. Every stage lists every source that reports it (`stage_sources`); a secondary source's event
    on a day no stage has becomes a stage of its own (origin 'source').
 5. Fields the sources disagree on (status, title, filed_on, sponsors, a stage on one day) get a
    `disagreements` row with each reading; `bills` shows the reading pipelines/precedence.py picks.
-6. The current stage is recomputed over all stages; a derived expiry that a later third reading
-   contradicts is marked gone_at, never deleted.
+6. The current stage is recomputed over all stages, with its evidence kind and the caveat the
+   page and the API show; expiry is derived only from a record captured after the term ended
+   (bills.as_of), and a derived expiry that no longer holds is marked gone_at, never deleted.
 7. Sponsors are linked to `legislators` by every known spelling of their name.
 """
 
@@ -23,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,26 +36,24 @@ from typing import Any
 import sqlite_utils
 
 from pipelines import corrections, history
+from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, title_key
 from pipelines.names import alias_key, person_key
+from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
-from pipelines.stage_machine import Event, current_stage
+from pipelines.stage_machine import Event, capture_stamp, current_stage, stale_caveat
 from scrapers.stages import LABELS, classify, clean_status
 from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
 
-REPORT_MARK = "0703"  # billNo digits 8-11 of a committee's 審查報告
 MERGED_SEQ = 1100  # derived third reading propagated from a merged-review report
 PROMULGATED_SEQ = 1200  # derived promulgation from MOJ 沿革 / lis law versions
 # The President promulgates within ten days of receiving a passed bill (憲法 §72); with the time
 # the bill takes to reach the Presidential Office, a month covers every sample. A version further
 # off is another amendment, not this bill's.
 PROMULGATION_WINDOW_DAYS = 45
+STATUS_SEQ = 1300  # derived third reading from a source's status for this bill (議案狀態 三讀)
 SOURCE_SEQ = 2000  # an event only a secondary source reports
-_TITLE_NOISE = re.compile(r"[「」『』，,。、\s]|請審議案|案$")
-_MERGED_LIST = re.compile(r"併案審查(?P<names>.+?)(?:分別)?(?:擬具|提案|所提)")
-_MEMBER = re.compile(r"(?:委員)?(?P<name>[^、及]+?)等(?P<count>\d+)人")
-_HEADCOUNT = re.compile(r"等(\d+)人")
 
 
 # Slugs that name one state in two vocabularies: lis says 一讀(委員會待審) for a bill LYAPI calls
@@ -64,23 +66,15 @@ def state_key(slug: str) -> str:
     return SAME_STATE.get(slug, slug)
 
 
-def is_report(bill_no: str) -> bool:
-    """1050926070300100 -> True: digits 8-11 are 0703 (委員會審查報告)."""
-    return len(bill_no) >= 11 and bill_no[7:11] == REPORT_MARK
-
-
-def title_key(title: str) -> str:
-    """Compare titles, not their wrappers: 「X草案」，請審議案。 (LYAPI) == X草案 (lis)."""
-    return _TITLE_NOISE.sub("", title or "").removesuffix("案")
-
-
-def merged_members(report_title: str) -> list[tuple[str, int]]:
-    """(proposer, headcount) pairs a report title merges: "併案審查委員葉宜津等21人、委員李俊俋等
-    18人及委員王定宇等18人分別擬具..." -> [("葉宜津", 21), ("李俊俋", 18), ("王定宇", 18)]."""
-    found = _MERGED_LIST.search(report_title or "")
-    if not found:
-        return []
-    return [(m.group("name").strip(), int(m.group("count"))) for m in _MEMBER.finditer(found.group("names"))]
+def report_filed_on(bill_no: str) -> str | None:
+    """The day a 16-digit billNo was filed: its first 7 digits are the ROC date (1051122... ->
+    2016-11-22). A report's 三讀 cannot precede it."""
+    if len(bill_no) != 16 or not bill_no[:7].isdigit():
+        return None
+    try:
+        return date(int(bill_no[:3]) + 1911, int(bill_no[3:5]), int(bill_no[5:7])).isoformat()
+    except ValueError:
+        return None
 
 
 def readings_sha(readings: list[dict[str, Any]]) -> str:
@@ -129,6 +123,15 @@ class BillInputs:
         """Live 三讀 rows ordered by "on" (NULL first, as SQLite sorts), then seq."""
         rows = [r for r in self.live() if r["stage"] == "third-reading"]
         return sorted(rows, key=lambda r: (r["on"] is not None, r["on"] or "", r["seq"]))
+
+
+def evidence_kind(row: dict[str, Any] | None) -> str | None:
+    """A stage row's evidence kind; rows stored before kinds existed are known by their origin."""
+    if row is None:
+        return None
+    return row.get("evidence_kind") or {"flow": "flow", "field": "field", "source": "source-event"}.get(
+        row["origin"]
+    )
 
 
 def _marks(values: list[Any]) -> str:
@@ -384,82 +387,97 @@ class Reconciler:
         return related
 
     def link_merged_reviews(self) -> None:
-        """merged_reviews rows from 關連議案 (both sides) and from the report's title."""
-        titles = {
-            r["bill_no"]: r["title"]
-            for r in self.db.query(
-                "SELECT bill_no, title FROM bills WHERE substr(bill_no, 8, 4) = ?", [REPORT_MARK]
-            )
-        }
-        reports: dict[str, str] = {}
-        report_urls: dict[str, str] = {}  # where the report's title was read
-        links: dict[tuple[str, str], dict[str, Any]] = {}
-        for r in self._related(reports_only=True):
-            a, b = r["bill_no"], r["related_bill_no"]
-            if is_report(b) and not is_report(a):
-                reports.setdefault(b, r["related_title"] or titles.get(b, ""))
-                report_urls.setdefault(b, r["source_url"])
-                links[(b, a)] = {"evidence": f"關連議案 of {a}", "source_url": r["source_url"]}
-            elif is_report(a) and not is_report(b):
-                reports.setdefault(a, titles.get(a, ""))
-                report_urls.setdefault(a, r["source_url"])
-                links[(a, b)] = {"evidence": f"關連議案 of {a}", "source_url": r["source_url"]}
-        self.counts["merged_links"] = len(links)
-        if not reports:
-            return
-        # The report's title names who it merges: match them to bills by proposer and headcount.
-        candidates = {r["related_bill_no"]: r["related_title"] for r in self._related(reports_only=False)}
-        proposer_text: dict[str, str] = {}
-        for r in self.db.query("SELECT bill_no, title, proposer_text FROM bills"):
-            candidates[r["bill_no"]] = r["title"]
-            proposer_text[r["bill_no"]] = r["proposer_text"] or ""
-        # "X等N人" can only be in a text that has 等N人 right after a character X ends with: index
-        # each text's (N, that character) once instead of testing every tag against every bill.
-        index: dict[tuple[str, str], list[int]] = defaultdict(list)
-        order = [b for b in candidates if not is_report(b)]
-        for position, bill_no in enumerate(order):
-            for text in (candidates[bill_no] or "", proposer_text.get(bill_no, "")):
-                for found in _HEADCOUNT.finditer(text):
-                    if found.start() > 0:
-                        index[(found.group(1), text[found.start() - 1])].append(position)
-        for report, title in reports.items():
-            for name, count in merged_members(title):
-                tag = f"{name}等{count}人"
-                hits = index.get((str(count), name[-1]), []) if name else range(len(order))
-                for position in sorted(set(hits)):
-                    bill_no = order[position]
-                    if (report, bill_no) in links:
-                        continue
-                    if tag in (candidates[bill_no] or "") or tag in proposer_text.get(bill_no, ""):
-                        links[(report, bill_no)] = {
-                            "evidence": f"report title names 委員{tag}",
-                            "source_url": report_urls.get(report, ""),
-                        }
-        for (report, bill_no), link in links.items():
-            self.db["merged_reviews"].upsert(
-                {"report_bill_no": report, "bill_no": bill_no, "report_title": reports[report], **link},
-                pk=("report_bill_no", "bill_no"),
-            )
-        self.counts["merged_links"] = len(links)
-
-    def merged_third_reading(self, bill_no: str) -> tuple[dict[str, Any], str, str] | None:
-        """(the 三讀 stage row, report billNo, how) that a merged review gives this bill, if any.
-        Reads the other bills' stages from the database: a bill's reconcile writes only its own
-        rows, straight away, so what it reads is what the bills before it left."""
-        for link in self.db["merged_reviews"].rows_where("bill_no = ?", [bill_no]):
-            report = link["report_bill_no"]
-            rows = self._third_readings([report])
-            if rows:
-                return rows[0], report, f"recorded on the report {report}"
-            others = [
-                r["bill_no"]
-                for r in self.db["merged_reviews"].rows_where("report_bill_no = ?", [report])
-                if r["bill_no"] != bill_no
+        """merged_reviews rebuilt from what is stored (pipelines/merged_reviews.py): links on
+        evidence only, each with its kind; a stored link the records no longer support goes."""
+        related = self._related(reports_only=True)
+        has_reports = (
+            related
+            or self.db.execute(
+                "SELECT 1 FROM bills WHERE substr(bill_no, 8, 4) = ? LIMIT 1", [REPORT_MARK]
+            ).fetchone()
+        )
+        found = {}
+        if has_reports:
+            bills = [
+                BillText(r[0], r[1] or "", r[2] or "")
+                for r in self.db.execute("SELECT bill_no, title, proposer_text FROM bills")
             ]
-            rows = [r for r in self._third_readings(others) if r["origin"] == "flow"]
-            if rows:
-                return rows[0], report, f"the report {report} is stored only as 三讀 on {rows[0]['bill_no']}"
-        return None
+            found = find_links(related, bills)
+        stored = {
+            (r["report_bill_no"], r["bill_no"]): r
+            for r in self.db.query("SELECT * FROM merged_reviews ORDER BY report_bill_no, bill_no")
+        }
+        gone = [key for key in stored if key not in found]
+        if gone:
+            self.db.conn.executemany(
+                "DELETE FROM merged_reviews WHERE report_bill_no = ? AND bill_no = ?", gone
+            )
+        rows = []
+        for key, link in found.items():
+            row = {
+                "report_bill_no": link.report_bill_no,
+                "bill_no": link.bill_no,
+                "report_title": link.report_title,
+                "evidence": link.evidence,
+                "source_url": link.source_url,
+                "kind": link.kind,
+            }
+            if stored.get(key) != row:
+                rows.append(row)
+        if rows:
+            self.db["merged_reviews"].upsert_all(rows, pk=("report_bill_no", "bill_no"))
+        self.counts["merged_links"] = len(found)
+        for link in found.values():
+            self.counts[f"merged_links_{link.kind}"] += 1
+
+    def report_third_reading(self, bill: BillInputs) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(the report's own dated 三讀, the link) that gives this bill its third reading, if any.
+        Only links of evidence kinds count; only the report's own stages (never one derived for
+        it, never another proposal's), dated no earlier than the report was filed and than this
+        bill's own stages. Several reports: the earliest 三讀, then the lowest report number, so
+        the result does not depend on the order the records arrived in."""
+        links = list(
+            self.db.query(
+                "SELECT * FROM merged_reviews WHERE bill_no = ? AND kind IN ('related', 'title') "
+                "ORDER BY report_bill_no",
+                [bill.bill_no],
+            )
+        )
+        if not links:
+            return None
+        own = [r["on"] for r in bill.live() if r["origin"] in ("flow", "source") and r["on"]]
+        own += [r["second_on"] for r in bill.live() if r["origin"] in ("flow", "source") and r["second_on"]]
+        latest_own = max(own, default="")
+        usable = []
+        for link in links:
+            report = link["report_bill_no"]
+            filed = report_filed_on(report) or ""
+            for row in self.db.query(
+                "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading' AND gone_at IS NULL "
+                "AND origin IN ('flow', 'source') AND \"on\" IS NOT NULL ORDER BY \"on\", seq",
+                [report],
+            ):
+                if row["on"] >= filed and row["on"] >= latest_own:
+                    usable.append((row["on"], report, row["seq"], row, link))
+                else:
+                    self.counts["report_third_readings_refused"] += 1
+                    self.disagree(
+                        bill.bill_no,
+                        "report 三讀",
+                        [
+                            self._reading("report", f"{report} 三讀 {row['on']}", row),
+                            self._reading(
+                                "lyapi",
+                                f"report filed {filed}; this bill's own latest stage {latest_own}",
+                                bill.bill,
+                            ),
+                        ],
+                        "stages",
+                    )
+        if not usable:
+            return None
+        _, _, _, row, link = min(usable, key=lambda u: u[:3])
+        return row, link
 
     def _third_readings(self, bill_nos: list[str]) -> list[dict[str, Any]]:
         if not bill_nos:
@@ -476,13 +494,16 @@ class Reconciler:
     # --- 4, 5, 6 per bill ----------------------------------------------------------------------
 
     def reconcile_bill(self, bill: BillInputs) -> None:
+        # Reviewed corrections (billtracker/corrections.toml) first: they rest on the stored record
+        # alone, and every step below must see them in the same run (a bill with a corrected 三讀
+        # borrows none from a report or a status, its promulgation follows, its current stage
+        # counts it), or a second run would change what the first wrote.
+        corrections.apply(self, bill)
         self.propagate_merged(bill)
         self.attach_sources(bill)
+        self.status_third_reading(bill)
         self.ledger(bill)
-        # Reviewed corrections (billtracker/corrections.toml): after every stage read from a source,
-        # before every step that derives from the bill's stages (a promulgation follows a corrected
-        # 三讀; the current stage counts a corrected stage).
-        corrections.apply(self, bill)
+        self.passed_ledger(bill)
         self.derive_promulgation(bill)
         self.recompute_stage(bill)
         self.settle_the_rest(bill)
@@ -494,27 +515,158 @@ class Reconciler:
 
     def propagate_merged(self, bill: BillInputs) -> None:
         bill_no = bill.bill_no
-        stored = [r for r in bill.third_readings() if r["seq"] != MERGED_SEQ]
+        stored = [r for r in bill.third_readings() if r["seq"] not in (MERGED_SEQ, STATUS_SEQ)]
         if stored:
+            self.withdraw(bill, MERGED_SEQ, "the bill has a third reading of its own")
             return
-        found = self.merged_third_reading(bill_no) if bill.merged else None
+        found = self.report_third_reading(bill) if bill.merged else None
         if found is None:
-            self.withdraw(bill, MERGED_SEQ, "the merged review's 三讀 is no longer stored")
+            self.withdraw(bill, MERGED_SEQ, "no linked report's own dated 三讀 is stored")
             return
-        evidence, report, how = found
-        note = (
-            f"derived: 三讀 of the merged review (併案) report {report}, {how}; "
-            f"evidence: {evidence['bill_no']} seq {evidence['seq']} ({evidence['source_url']})"
+        evidence, link = found
+        report = link["report_bill_no"]
+        text = (
+            f"三讀 of the merged-review report {report} on {evidence['on']} ({evidence['status_raw']}, "
+            f"{evidence['source_url']}); linked by {link['kind']}: {link['evidence']}"
         )
+        note = f"derived: {text}"
         existing = bill.stages.get(MERGED_SEQ)
-        same = existing and (existing["note"], existing["on"]) == (note, evidence["on"])
+        same = existing and (existing["note"], existing["on"], existing["evidence"]) == (
+            note,
+            evidence["on"],
+            text,
+        )
         if not (same and not existing["gone_at"]):  # else: already derived from the same evidence
-            self._write_merged(bill_no, evidence, note)
+            self._write_merged(bill_no, evidence, note, text)
             self._stage_written(bill, MERGED_SEQ)
             self.counts["merged_third_readings"] += 1
         self._stage_source(
             bill, MERGED_SEQ, evidence["source"], evidence["status_raw"], "evidence", note, evidence
         )
+
+    def status_third_reading(self, bill: BillInputs) -> None:
+        """A source's status for this bill that says 三讀 where no stage does: a third reading
+        dated as that source dates it, or undated (1050425070200200: 議案狀態 三讀, the flow ends
+        at 委員會發文; the 三讀 is on its report, which no record here holds). Never expired."""
+        saying = self._statuses_passed(bill)
+        others = [r for r in bill.third_readings() if r["seq"] != STATUS_SEQ]
+        if others or not saying:
+            why = "a stage of its own records the third reading" if others else "no source's status says 三讀"
+            self.withdraw(bill, STATUS_SEQ, why)
+            return
+        own = [
+            d
+            for r in bill.live()
+            if r["origin"] in ("flow", "source")
+            for d in (r["on"], r["second_on"])
+            if d
+        ]
+        latest_own = max(own, default="")
+        dated = sorted(r["on"] for r in saying if r["on"] and r["on"] >= latest_own)
+        on = dated[0] if dated else None
+        top = min(saying, key=lambda r: rank("status", r["source"]))
+        text = "; ".join(
+            f"{r['source']} {r['field']} {r['raw']}"
+            + (f" ({r['on']})" if r["on"] else "")
+            + f" at {r['source_url']}"
+            for r in saying
+        )
+        if not on:
+            text += "; no source dates it"
+        row = {
+            "bill_no": bill.bill_no,
+            "seq": STATUS_SEQ,
+            "stage": "third-reading",
+            "stage_label": LABELS["third-reading"],
+            "status_raw": top["raw"],
+            "origin": "derived",
+            "note": f"derived: a source's status for this bill says 三讀: {text}",
+            "venue": "",
+            "venue_kind": "",
+            "committee": "",
+            "session_code": "",
+            "meeting_codes": "[]",
+            "dates": json.dumps([on] if on else []),
+            "on": on,
+            "second_on": None,
+            "order_on": on,
+            "source": top["source"],
+            "source_url": top["source_url"],
+            "fetched_at": top["fetched_at"],
+            "content_sha256": top["content_sha256"],
+            "gone_at": None,
+            "evidence_kind": "source-status",
+            "evidence": text,
+        }
+        existing = bill.stages.get(STATUS_SEQ)
+        if (
+            existing is None
+            or existing["gone_at"]
+            or any(existing.get(k) != row[k] for k in ("on", "evidence", "note"))
+        ):
+            self.db["stages"].upsert(row, pk=("bill_no", "seq"))
+            self._stage_written(bill, STATUS_SEQ)
+            self.counts["status_third_readings"] += 1
+        self._stage_source(bill, STATUS_SEQ, top["source"], top["raw"], "evidence", row["note"], top)
+
+    def _statuses_passed(self, bill: BillInputs) -> list[dict[str, Any]]:
+        """Every source status of this bill that says 三讀, with its date and provenance."""
+        return [s for s in self._statuses(bill) if classify(s["raw"]) == "third-reading"]
+
+    @staticmethod
+    def _status_reading(
+        source: str, field_name: str, raw: str, on: str | None, prov: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "source": source,
+            "field": field_name,
+            "raw": raw,
+            "on": on,
+            "source_url": prov.get("source_url") or "",
+            "fetched_at": prov.get("fetched_at") or "",
+            "content_sha256": prov.get("content_sha256") or "",
+        }
+
+    def passed_ledger(self, bill: BillInputs) -> None:
+        """Where the bill's own flow and a source's status disagree on whether it passed, a
+        `passed` disagreement with every reading; the one that says 三讀 is what is shown."""
+        flow = [r for r in bill.live() if r["origin"] == "flow"]
+        statuses = self._statuses(bill)
+        if not flow or not statuses:
+            return
+        flow_passed = [r for r in flow if r["stage"] == "third-reading"]
+        status_passed = [s for s in statuses if classify(s["raw"]) == "third-reading"]
+        if bool(flow_passed) == bool(status_passed) and (
+            not flow_passed or len(status_passed) == len(statuses)
+        ):
+            return  # they agree: all say 三讀, or none does
+        last = flow_passed[0] if flow_passed else max(flow, key=lambda r: (r["order_on"] or "", r["seq"]))
+        flow_reading = self._reading(
+            "flow", f"{last['status_raw']} ({last['stage']}) {last['on'] or 'undated'}", last
+        )
+        status_readings = [
+            (s, self._reading(s["source"], s["raw"] + (f" {s['on']}" if s["on"] else ""), s))
+            for s in statuses
+        ]
+        if flow_passed:
+            chosen = flow_reading
+        else:
+            top = min(status_passed, key=lambda s: rank("status", s["source"]))
+            chosen = next(reading for s, reading in status_readings if s is top)
+        readings = [flow_reading] + [reading for _, reading in status_readings]
+        self.disagree(bill.bill_no, "passed", readings, "status", chosen=(chosen["source"], chosen["value"]))
+
+    def _statuses(self, bill: BillInputs) -> list[dict[str, Any]]:
+        """Every source's latest-status reading of this bill, with its date and provenance."""
+        out = []
+        raw = clean_status(bill.bill["status_raw"] or "")
+        if bill.bill["source"] == "lyapi" and raw:
+            out.append(self._status_reading("lyapi", "議案狀態", raw, None, bill.bill))
+        for r in bill.readings:
+            if r["status_raw"]:
+                field_name = {"opendata": "billStatus", "lis": "進度"}.get(r["source"], "議案狀態")
+                out.append(self._status_reading(r["source"], field_name, r["status_raw"], r["status_on"], r))
+        return out
 
     def withdraw(self, bill: BillInputs, seq: int, why: str) -> None:
         """A derived row whose evidence is gone is marked gone_at (kept, never deleted)."""
@@ -526,7 +678,7 @@ class Reconciler:
             self._stage_written(bill, seq)
             self.counts["derived_withdrawn"] += 1
 
-    def _write_merged(self, bill_no: str, evidence: dict[str, Any], note: str) -> None:
+    def _write_merged(self, bill_no: str, evidence: dict[str, Any], note: str, text: str) -> None:
         self.db["stages"].upsert(
             {
                 "bill_no": bill_no,
@@ -550,6 +702,8 @@ class Reconciler:
                 "fetched_at": evidence["fetched_at"],
                 "content_sha256": evidence["content_sha256"],
                 "gone_at": None,
+                "evidence_kind": "report",
+                "evidence": text,
             },
             pk=("bill_no", "seq"),
         )
@@ -646,6 +800,8 @@ class Reconciler:
                 "fetched_at": chosen["fetched_at"],
                 "content_sha256": chosen["content_sha256"],
                 "gone_at": None,
+                "evidence_kind": "law-version",
+                "evidence": f"{chosen['what']} on {chosen['on']} ({chosen['source_url']})",
             },
             pk=("bill_no", "seq"),
         )
@@ -729,6 +885,8 @@ class Reconciler:
             "fetched_at": event["fetched_at"],
             "content_sha256": event["content_sha256"],
             "gone_at": None,
+            "evidence_kind": "source-event",
+            "evidence": f"{source}: {event['status_raw']} on {event['on']} ({event['source_url']})",
         }
         self.db["stages"].insert(row)
         self._stage_written(bill, seq)
@@ -844,8 +1002,15 @@ class Reconciler:
                 self.counts["disagreements_settled"] += 1
 
     def disagree(
-        self, bill_no: str, field: str, readings: list[dict[str, Any]], precedence_field: str
+        self,
+        bill_no: str,
+        field: str,
+        readings: list[dict[str, Any]],
+        precedence_field: str,
+        chosen: tuple[str, str] | None = None,
     ) -> None:
+        """Record (or refresh) one open disagreement; `chosen`: the reading shown, when a rule
+        other than source precedence picks it (a 三讀 outranks a flow that stops earlier)."""
         self._found.setdefault(bill_no, set()).add(field)
         sha = readings_sha(readings)
         self.settle(bill_no, field, keep=sha)
@@ -858,7 +1023,7 @@ class Reconciler:
         if existing:
             self.db["disagreements"].update(existing["id"], {"last_seen_at": self.now, "superseded_at": None})
             return
-        chosen = best(precedence_field, [(r["source"], r["value"]) for r in readings])
+        chosen = chosen or best(precedence_field, [(r["source"], r["value"]) for r in readings])
         self.db["disagreements"].insert(
             {
                 "bill_no": bill_no,
@@ -875,8 +1040,16 @@ class Reconciler:
         )
         self.counts["disagreements"] += 1
 
+    def as_of(self, inputs: BillInputs) -> str | None:
+        """The newest capture of any record of this bill: nothing after it is known."""
+        stamps = [capture_stamp(inputs.bill.get("as_of"))]
+        stamps += [capture_stamp(r.get("captured_at") or r.get("fetched_at")) for r in inputs.readings]
+        return max((s for s in stamps if s), default=None)
+
     def recompute_stage(self, inputs: BillInputs) -> None:
-        """Current stage over every live stage; drop (gone_at) an expiry a third reading undoes."""
+        """Current stage over every live stage, with the evidence it rests on and the caveat
+        the page and the API show. Expiry is derived here from the bill's newest capture of
+        any source; one that no longer holds is marked gone_at (kept, never deleted)."""
         bill, bill_no = inputs.bill, inputs.bill_no
         rows = inputs.live()
         events = [
@@ -886,37 +1059,59 @@ class Reconciler:
         ]
         if not events:
             return
-        state = current_stage(events, bill["term"], self.today)
+        as_of = self.as_of(inputs)
+        state = current_stage(events, bill["term"], self.today, as_of)
+        expiry = inputs.stages.get(DERIVED_SEQ)
         if state.slug == "expired":
-            # The third reading that undid the expiry is gone again: the expiry stands again.
-            undone = [
-                r
-                for _, r in sorted(inputs.stages.items())
-                if r["stage"] == "expired" and r["gone_at"] is not None and "; undone: " in (r["note"] or "")
-            ]
-            for r in undone:
-                note = r["note"].split("; undone: ")[0]
-                self.db["stages"].update((bill_no, r["seq"]), {"gone_at": None, "note": note})
-                self._stage_written(inputs, r["seq"])
-        for r in rows:
-            if r["stage"] == "expired" and r["origin"] == "derived" and state.slug != "expired":
-                self.db["stages"].update(
-                    (bill_no, r["seq"]),
-                    {
-                        "gone_at": self.now,
-                        "note": (r["note"] or "") + f"; undone: current stage is {state.slug}",
-                    },
-                )
-                self._stage_written(inputs, r["seq"])
+            assert state.on is not None and as_of is not None
+            prov = {k: bill[k] for k in ("source", "source_url", "fetched_at", "content_sha256")}
+            row = expiry_row(bill_no, bill["term"], state.on, as_of, prov)
+            if expiry is None or expiry["gone_at"] or expiry.get("evidence") != row["evidence"]:
+                self.db["stages"].upsert(row, pk=("bill_no", "seq"))
+                self._stage_written(inputs, DERIVED_SEQ)
+                self.counts["expiries"] += 1
+        elif expiry is not None and expiry["gone_at"] is None and expiry["origin"] == "derived":
+            self.db["stages"].update(
+                (bill_no, DERIVED_SEQ),
+                {
+                    "gone_at": self.now,
+                    "note": (expiry["note"] or "") + f"; undone: current stage is {state.slug}",
+                },
+            )
+            self._stage_written(inputs, DERIVED_SEQ)
+        current = inputs.stages.get(state.seq) if state.seq is not None else None
         update = {
             "current_stage": state.slug,
             "current_stage_label": LABELS.get(state.slug or "", ""),
             "current_stage_on": state.on,
             "current_stage_derived": int(state.derived),
+            "current_stage_evidence": "term-ended" if state.derived else evidence_kind(current),
+            "current_stage_caveat": self.caveat(inputs, state, current),
+            "as_of": as_of,
         }
         if any(bill.get(k) != v for k, v in update.items()):
             self._update_bill(inputs, update)
             self.counts["stages_recomputed"] += 1
+
+    @staticmethod
+    def caveat(inputs: BillInputs, state: Any, current: dict[str, Any] | None) -> str:
+        """What must be said beside the stage: data too old to settle it, a pass only a
+        source's status gives, a stage no source dates."""
+        said = []
+        if state.stale_since is not None:
+            said.append(stale_caveat(inputs.bill["term"], state))
+        if current is not None and current.get("evidence_kind") in ("source-status", "report"):
+            flow = [r for r in inputs.live() if r["origin"] == "flow"]
+            last = max(flow, key=lambda r: (r["order_on"] or "", r["seq"])) if flow else None
+            where = (
+                f"; the bill's own 議案流程 ends at {last['status_raw']} ({last['on'] or 'undated'})"
+                if last
+                else ""
+            )
+            said.append(f"{LABELS.get(state.slug or '', '')} per {current['evidence']}{where}")
+        if current is not None and state.slug and not state.on and not state.derived:
+            said.append(f"{LABELS.get(state.slug, '')}: no source dates this stage")
+        return "; ".join(said)
 
     # --- 7 ----------------------------------------------------------------------------------
 

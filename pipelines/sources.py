@@ -64,10 +64,11 @@ def source_bill_rows(item: SourceBillItem) -> tuple[dict[str, Any], list[dict[st
         "related": json.dumps(item.related, ensure_ascii=False),
         "record": json.dumps(item.record, ensure_ascii=False),
         **prov_cols(item.provenance),
+        "captured_at": item.provenance.captured_at or item.provenance.fetched_at,
     }
     # Content only: the same rows from the CSV and then the JSON download (other URL, same facts)
     # are one reading, so the second is a no-op and a re-crawl writes nothing.
-    provenance_cols = {"source_url", "fetched_at", "content_sha256"}
+    provenance_cols = {"source_url", "fetched_at", "content_sha256", "captured_at"}
     bill["record_sha256"] = record_hash({k: v for k, v in bill.items() if k not in provenance_cols})
     stages = []
     for seq, entry in enumerate(item.flow, start=1):
@@ -156,6 +157,9 @@ class SourcePipeline:
         existing = next(table.rows_where("source = ? AND source_key = ?", [item.source, item.key]), None)
         if existing and existing["record_sha256"] == bill["record_sha256"]:
             self.counts["source_noop"] += 1
+            if (existing.get("captured_at") or "") < bill["captured_at"]:
+                # Same facts, newer capture: the data is younger, which decides expiry.
+                table.update((item.source, item.key), {"captured_at": bill["captured_at"]})
             return
         now = utc_now()
         bill["first_seen_at"] = existing["first_seen_at"] if existing else now

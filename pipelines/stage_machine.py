@@ -12,7 +12,8 @@ previous state and is tested one event at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from scrapers.stages import LABELS, TERMINAL
 
@@ -31,6 +32,8 @@ TERM_ENDS: dict[int, str] = {
     11: "2028-01-31",
 }
 
+TAIPEI = ZoneInfo("Asia/Taipei")
+
 # A stage that ends a bill's journey; expiry does not apply after these.
 SETTLED: frozenset[str] = TERMINAL | {"noted"}
 
@@ -48,9 +51,13 @@ class Event:
 @dataclass(frozen=True)
 class State:
     slug: str | None = None
-    on: str | None = None
+    on: str | None = None  # the date of the event that set the state; None when it had none
     derived: bool = False
     history: tuple[str, ...] = field(default_factory=tuple)
+    seq: int | None = None  # the event that set the state (its evidence is that row's)
+    # The term is over but the newest record predates its end: the state is "as of" that
+    # record, and expiry is not derived (the bill may have passed after the capture).
+    stale_since: str | None = None
 
 
 def step(previous: State, event: Event) -> State:
@@ -64,7 +71,9 @@ def step(previous: State, event: Event) -> State:
         return replace(previous, history=previous.history + (event.slug,))
     if previous.slug in TERMINAL and event.slug not in {"reconsideration", "promulgated"}:
         return replace(previous, history=previous.history + (event.slug,))
-    return State(event.slug, event.on or previous.on, False, previous.history + (event.slug,))
+    # An undated event leaves the state undated: a date borrowed from the stage before would
+    # show a reader a day nothing happened on (issue 10: 231 bills showed another stage's date).
+    return State(event.slug, event.on, False, previous.history + (event.slug,), event.seq)
 
 
 def chronological(events: list[Event]) -> list[Event]:
@@ -100,8 +109,26 @@ def term_expired(term: int | None, today: date) -> str | None:
     return end if today.isoformat() > end else None
 
 
-def current_stage(events: list[Event], term: int | None, today: date) -> State:
-    """Run the machine over the events, then derive expiry for a finished term."""
+def captured_after(as_of: str | None, end: str) -> bool:
+    """True when a capture time (ISO, any offset) falls on a Taipei day after `end`."""
+    return bool(as_of) and taipei_day(as_of) > end
+
+
+def taipei_day(stamp: str) -> str:
+    """The Asia/Taipei calendar day of an ISO timestamp (a bare day is taken as it is)."""
+    if len(stamp) == 10:
+        return stamp
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(TAIPEI).date().isoformat()
+
+
+def current_stage(events: list[Event], term: int | None, today: date, as_of: str | None = None) -> State:
+    """Run the machine over the events, then derive expiry for a finished term -- only when the
+    newest record of the bill (`as_of`) was captured after the term ended. Records captured
+    earlier (ly-term9: 2018-11-01, fourteen months before term 9 ended) cannot show what
+    happened later: the bill keeps its last stage, `stale_since` the capture."""
     state = State()
     settled: State | None = None
     for event in chronological(events):
@@ -114,8 +141,43 @@ def current_stage(events: list[Event], term: int | None, today: date) -> State:
         # challenged (三讀, 撤案, ...) stands. Expiry would wrongly undo a passed bill.
         return replace(settled, history=state.history)
     if end and state.slug not in SETTLED:
+        if not captured_after(as_of, end):
+            return replace(state, stale_since=taipei_day(as_of) if as_of else "")
         return State("expired", end, True, state.history + ("expired",))
     return state
+
+
+def expiry_evidence(term: int | None, end: str, as_of: str) -> str:
+    """What a derived expiry rests on: the term's end and a record captured after it."""
+    return (
+        f"term {term} ended {end}; the newest record of this bill, captured {taipei_day(as_of)}, "
+        "shows no third reading (立法院職權行使法 §13)"
+    )
+
+
+def stale_caveat(term: int | None, state: State) -> str:
+    """What the page and the API say beside a stage the data is too old to settle."""
+    end = TERM_ENDS.get(term or 0, "")
+    if not state.stale_since:
+        return f"term {term} ended {end}; no record of this bill says when it was captured: no expiry"
+    return (
+        f"as of {state.stale_since}: the newest record of this bill predates the end of term {term} "
+        f"({end}); whether it passed after {state.stale_since} is not in the data"
+    )
+
+
+def capture_stamp(raw: str | None) -> str | None:
+    """A capture time (LYAPI 資料抓取時間 "2026-05-12T21:18:17+08:00", a fetch time) as UTC
+    ISO 8601, None when empty or unreadable."""
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=TAIPEI)  # LY's systems publish Taipei time
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def label(slug: str | None) -> str:

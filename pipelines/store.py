@@ -288,6 +288,10 @@ class StorePipeline:
         existing = select_one(conn, "select * from bills where bill_no = ?", [bill_no])
         if existing and existing["record_sha256"] == norm.bill["record_sha256"]:
             self.counts["noop"] += 1
+            if (existing.get("as_of") or "") < (norm.bill["as_of"] or ""):
+                # Same record, captured again later (資料抓取時間 is not hashed): the data is
+                # younger, which is what decides expiry (reconcile recomputes the stage).
+                conn.execute("UPDATE bills SET as_of = ? WHERE bill_no = ?", [norm.bill["as_of"], bill_no])
             if (
                 conn.execute("select 1 from search_texts where bill_no = ? limit 1", [bill_no]).fetchone()
                 is None

@@ -16,6 +16,9 @@ class Provenance:
     fetched_at: str  # UTC ISO 8601
     content_sha256: str
     spider: str
+    # When the source captured what it served (its Last-Modified), if it says: a download
+    # rebuilt daily from old records is as old as they are, whenever it is fetched. "" = unknown.
+    captured_at: str = ""
 
 
 @dataclass

@@ -74,11 +74,27 @@ def test_cio_bill_referred_and_listed(replay_data: ReplayData) -> None:
     assert json.loads(listed["meeting_codes"]) == ["2017031608"]
 
 
-def test_cio_bill_expired_row_is_derived(replay_data: ReplayData) -> None:
+FRESH = "2026-11-26T09:00:00+08:00"  # a 資料抓取時間 after term 9 ended
+
+
+def test_cio_bill_as_captured_in_2018_keeps_its_stage(replay_data: ReplayData) -> None:
+    """The samples were captured 2018-11-01, before term 9 ended: no expiry, "as of" instead."""
     n = norm(replay_data, CIO_BILL)
+    assert (n.bill["current_stage"], n.bill["current_stage_on"]) == ("committee-listed", "2017-03-22")
+    assert n.bill["as_of"] == "2018-10-31T16:00:00Z"
+    assert (
+        n.bill["current_stage_caveat"].startswith("as of 2018-11-01")
+        and "2020-01-31" in n.bill["current_stage_caveat"]
+    )
+    assert "expired" not in [r["stage"] for r in n.stages]
+
+
+def test_cio_bill_expired_row_is_derived(replay_data: ReplayData) -> None:
+    n = norm(replay_data, CIO_BILL, 資料抓取時間=FRESH)
     expired = by_stage(n, "expired")
     assert (expired["seq"], expired["origin"], expired["on"]) == (DERIVED_SEQ, "derived", "2020-01-31")
     assert expired["status_raw"] == "" and "term 9" in expired["note"]
+    assert expired["evidence_kind"] == "term-ended" and "captured 2026-11-26" in expired["evidence"]
     assert n.bill["current_stage"] == "expired" and n.bill["current_stage_derived"] == 1
     assert n.bill["current_stage_label"] == "屆期不續審"
     assert [r["stage"] for r in n.stages] == [
@@ -148,13 +164,13 @@ def test_record_hash_ignores_fetch_time_only(replay_data: ReplayData) -> None:
 
 
 def test_record_without_flow_is_a_problem(replay_data: ReplayData) -> None:
-    n = norm(replay_data, "1060519070200500")  # misq has no 議案流程 key at all
+    n = norm(replay_data, "1060519070200500", 資料抓取時間=FRESH)  # misq has no 議案流程 key at all
     assert [p.kind for p in n.problems] == ["no-stage-flow"]
     assert [r["stage"] for r in n.stages] == ["filed", "expired"]
 
 
 def test_bad_date_is_a_problem_not_a_crash(replay_data: ReplayData) -> None:
-    n = norm(replay_data, CIO_BILL, 提案日期="1050230")
+    n = norm(replay_data, CIO_BILL, 提案日期="1050230", 資料抓取時間=FRESH)
     assert [p.kind for p in n.problems] == ["bad-date"]
     assert "1050230" in n.problems[0].message
     assert n.bill["filed_on"] is None and "filed" not in [r["stage"] for r in n.stages]

@@ -13,8 +13,9 @@ import pytest
 import sqlite_utils
 
 from billtracker.replay import ReplayData, load_replay
+from pipelines.merged_reviews import is_report
 from pipelines.names import alias_key
-from pipelines.reconcile import Reconciler, is_report, merged_members, reconcile, title_key
+from pipelines.reconcile import Reconciler, reconcile, report_filed_on
 from pipelines.schema import open_db
 from pipelines.sources import SourcePipeline
 from pipelines.store import StorePipeline
@@ -23,7 +24,7 @@ from scrapers.items import BillItem, LegislatorItem, Provenance, SourceBillItem
 TODAY = date(2026, 11, 26)
 MERGED = "1050219070203400"  # its own flow has 三讀 2016-11-18
 COMPANION = "1050616070200500"  # 審查完畢; merged with MERGED by report 1050926070300100
-REPORT = "1050926070300100"  # not in the samples
+REPORT = "1050926070300100"  # not in the samples: tests store a SYNTHETIC stand-in
 
 
 @pytest.fixture(scope="module")
@@ -66,40 +67,87 @@ def rows(path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str
     return list(sqlite_utils.Database(path).query(sql, params or []))
 
 
-def test_report_numbers_and_titles() -> None:
+FRESH = "2026-11-26T09:00:00+08:00"  # a 資料抓取時間 after term 9 ended, as live LYAPI's is
+
+
+def report_record(data: ReplayData, flow_ends: str = "2016-11-18") -> dict[str, Any]:
+    """SYNTHETIC report record: the report 1050926070300100 is not in the samples. A copy of
+    1050219070203400's record renamed to it (its flow ends 三讀 on `flow_ends`) stands in."""
+    report = copy.deepcopy(data.bills[MERGED])
+    title = next(r["議案名稱"] for r in data.bills[MERGED]["關連議案"] if r["議案編號"] == REPORT)
+    report.update(
+        {"議案編號": REPORT, "關連議案": [], "議案名稱": title, "提案單位/提案委員": "司法及法制委員會"}
+    )
+    for entry in report["議案流程"]:
+        if entry["狀態"] == "三讀":
+            entry["日期"] = [flow_ends]
+    return report
+
+
+def store_records(path: Path, records: dict[str, dict[str, Any]], captured: str | None = FRESH) -> None:
+    """Store whole records (copies), each with 資料抓取時間 set to `captured` when given."""
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    for bill_no, record in records.items():
+        record = copy.deepcopy(record)
+        if captured:
+            record["資料抓取時間"] = captured
+        pipeline.process_item(
+            BillItem(bill_no, record, prov(f"http://replay/v2/bills/{bill_no}", "tw_ly_bills"))
+        )
+    pipeline.close_spider()
+
+
+def test_report_numbers_and_filing_days() -> None:
     assert is_report(REPORT) and not is_report(MERGED)
-    title = (
-        "本院司法及法制委員會報告併案審查委員葉宜津等21人、委員李俊俋等18人、委員蔡易餘等20人"
-        "及委員王定宇等18人分別擬具「法院組織法刪除第六十三條之一條文草案」案。"
-    )
-    assert merged_members(title) == [("葉宜津", 21), ("李俊俋", 18), ("蔡易餘", 20), ("王定宇", 18)]
-    assert title_key("「法院組織法刪除第六十三條之一條文草案」，請審議案。") == title_key(
-        "法院組織法刪除第六十三條之一條文草案"
-    )
+    assert report_filed_on(REPORT) == "2016-09-26"
+    assert report_filed_on("202110213410000") is None  # term 11's 15 digits do not start with a date
 
 
 @pytest.fixture(scope="module")
 def merged_db(tmp_path_factory: pytest.TempPathFactory, replay_data: ReplayData) -> Path:
+    """MERGED (own 三讀), COMPANION (審查完畢) and their report with its own 三讀, all captured
+    after term 9 ended: the companion's store-time expiry is undone by the report's 三讀."""
     path = tmp_path_factory.mktemp("merged") / "b.db"
-    store(path, replay_data, MERGED, COMPANION)
+    bills = {b: replay_data.bills[b] for b in (MERGED, COMPANION)}
+    store_records(path, {**bills, REPORT: report_record(replay_data)})
     run(path)
     return path
 
 
-def test_third_reading_propagated_to_companion(merged_db: Path) -> None:
+def test_third_reading_of_the_reports_own_flow_reaches_the_companion(merged_db: Path) -> None:
     [row] = rows(merged_db, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION])
-    assert (row["seq"], row["origin"], row["on"], row["second_on"]) == (
+    assert (row["seq"], row["origin"], row["on"], row["evidence_kind"]) == (
         1100,
         "derived",
         "2016-11-18",
-        "2016-11-22",
+        "report",
     )
-    assert REPORT in row["note"] and MERGED in row["note"]
-    assert row["source_url"] == f"http://replay/v2/bills/{MERGED}"  # the evidence's own URL
-    [bill] = rows(
-        merged_db, "SELECT current_stage, current_stage_on FROM bills WHERE bill_no = ?", [COMPANION]
+    assert (
+        REPORT in row["evidence"]
+        and "related" in row["evidence"]
+        and MERGED not in row["evidence"].split(";")[0]
     )
-    assert (bill["current_stage"], bill["current_stage_on"]) == ("third-reading", "2016-11-18")
+    assert row["source_url"] == f"http://replay/v2/bills/{REPORT}"  # the evidence's own URL
+    [bill] = rows(merged_db, "SELECT * FROM bills WHERE bill_no = ?", [COMPANION])
+    assert (bill["current_stage"], bill["current_stage_on"], bill["current_stage_evidence"]) == (
+        "third-reading",
+        "2016-11-18",
+        "report",
+    )
+    assert REPORT in bill["current_stage_caveat"]  # the page says the pass is the report's
+    # a report is never itself a "merged proposal": it gets no derived row
+    assert rows(merged_db, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [REPORT]) == []
+
+
+def test_a_companions_third_reading_is_never_borrowed(tmp_path: Path, replay_data: ReplayData) -> None:
+    """Without the report's own record, MERGED's 三讀 is not COMPANION's evidence."""
+    path = tmp_path / "borrow.db"
+    store_records(path, {b: replay_data.bills[b] for b in (MERGED, COMPANION)})
+    run(path)
+    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION]) == []
+    [bill] = rows(path, "SELECT current_stage FROM bills WHERE bill_no = ?", [COMPANION])
+    assert bill["current_stage"] == "expired"  # captured after term 9 ended, no evidence of a pass
 
 
 def test_evidence_cited_in_stage_sources(merged_db: Path) -> None:
@@ -114,11 +162,10 @@ def test_expiry_undone_but_kept(merged_db: Path) -> None:
 
 def test_merged_reviews_links(merged_db: Path) -> None:
     links = {
-        (r["bill_no"], r["evidence"])
+        (r["bill_no"], r["kind"])
         for r in rows(merged_db, "SELECT * FROM merged_reviews WHERE report_bill_no = ?", [REPORT])
     }
-    assert {b for b, _ in links} == {MERGED, COMPANION, "1050706070201000", "1050815070200100"}
-    assert (COMPANION, f"關連議案 of {MERGED}") in links or (COMPANION, f"關連議案 of {COMPANION}") in links
+    assert links == {(MERGED, "related"), (COMPANION, "related")}  # stored bills only, by 關連議案
 
 
 def test_derived_third_reading_is_a_change_event(merged_db: Path) -> None:
@@ -139,6 +186,127 @@ def test_reconcile_again_changes_nothing(merged_db: Path) -> None:
     counts = run(merged_db)
     assert counts.get("merged_third_readings", 0) == 0 and counts.get("disagreements", 0) == 0
     assert {t: rows(merged_db, f"SELECT * FROM {t}") for t in tables} == before
+
+
+def test_a_report_third_reading_before_the_report_was_filed_moves_nothing(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "early.db"
+    store_records(
+        path, {COMPANION: replay_data.bills[COMPANION], REPORT: report_record(replay_data, "2016-09-01")}
+    )
+    counts = run(path)
+    assert counts["report_third_readings_refused"] == 1
+    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION]) == []
+    [d] = rows(path, "SELECT * FROM disagreements WHERE bill_no = ? AND field = 'report 三讀'", [COMPANION])
+    assert "2016-09-26" in d["summary"]
+
+
+def titled_report(data: ReplayData, title: str) -> dict[str, Any]:
+    """SYNTHETIC report with its own 三讀 and the given title; no 關連議案 on either side."""
+    record = report_record(data)
+    record["議案名稱"] = title
+    return record
+
+
+def without_related(record: dict[str, Any]) -> dict[str, Any]:
+    return {**copy.deepcopy(record), "關連議案": []}
+
+
+def test_a_report_title_naming_sponsor_and_title_links_the_bill(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "title.db"
+    title = "本院司法及法制委員會報告審查委員李俊俋等18人擬具「法院組織法刪除第六十三條之一條文草案」案。"
+    store_records(
+        path,
+        {COMPANION: without_related(replay_data.bills[COMPANION]), REPORT: titled_report(replay_data, title)},
+    )
+    run(path)
+    [link] = rows(path, "SELECT * FROM merged_reviews")
+    assert (link["bill_no"], link["kind"]) == (COMPANION, "title") and "李俊俋等18人" in link["evidence"]
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION])
+    assert row["evidence_kind"] == "report" and "title" in row["evidence"]
+
+
+def test_a_headcount_alone_is_never_a_link(tmp_path: Path, replay_data: ReplayData) -> None:
+    """1051207070200500 was shown passed through a report about another law that named its
+    sponsor's headcount: the same sponsor with another 「title」 links nothing."""
+    path = tmp_path / "headcount.db"
+    title = "本院財政委員會報告審查委員李俊俋等18人擬具「證券交易稅條例第二條條文修正草案」案。"
+    store_records(
+        path,
+        {COMPANION: without_related(replay_data.bills[COMPANION]), REPORT: titled_report(replay_data, title)},
+    )
+    run(path)
+    assert rows(path, "SELECT * FROM merged_reviews") == []
+    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION]) == []
+
+
+def test_an_ambiguous_title_match_is_a_candidate_that_moves_nothing(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    """SYNTHETIC twin: a second bill of 李俊俋等18人 with the same title fits the clause too."""
+    path = tmp_path / "twin.db"
+    twin_no = "1050617070200500"
+    twin = {**without_related(replay_data.bills[COMPANION]), "議案編號": twin_no}
+    title = "本院司法及法制委員會報告審查委員李俊俋等18人擬具「法院組織法刪除第六十三條之一條文草案」案。"
+    store_records(
+        path,
+        {
+            COMPANION: without_related(replay_data.bills[COMPANION]),
+            twin_no: twin,
+            REPORT: titled_report(replay_data, title),
+        },
+    )
+    run(path)
+    assert {(r["bill_no"], r["kind"]) for r in rows(path, "SELECT * FROM merged_reviews")} == {
+        (COMPANION, "candidate"),
+        (twin_no, "candidate"),
+    }
+    assert rows(path, "SELECT * FROM stages WHERE stage = 'third-reading' AND bill_no != ?", [REPORT]) == []
+
+
+def test_a_status_that_says_passed_gives_an_undated_third_reading(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    """SYNTHETIC status: 1050425070200200's pattern (議案狀態 三讀, flow ends at 委員會發文)
+    on a sample bill. A third reading, undated, a `passed` disagreement; never expired."""
+    path = tmp_path / "status.db"
+    record = {**replay_data.bills[COMPANION], "議案狀態": "三讀"}
+    store_records(path, {COMPANION: record})
+    run(path)
+    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'third-reading'", [COMPANION])
+    assert (row["seq"], row["evidence_kind"], row["on"]) == (1300, "source-status", None)
+    assert "議案狀態 三讀" in row["evidence"] and "no source dates it" in row["evidence"]
+    [bill] = rows(path, "SELECT * FROM bills")
+    assert (bill["current_stage"], bill["current_stage_on"]) == ("third-reading", None)
+    assert "委員會發文" in bill["current_stage_caveat"] and "no source dates" in bill["current_stage_caveat"]
+    [d] = rows(path, "SELECT * FROM disagreements WHERE field = 'passed'")
+    assert d["chosen_source"] == "lyapi" and "flow: 委員會發文" in d["summary"]
+    assert rows(path, "SELECT * FROM stages WHERE stage = 'expired' AND gone_at IS NULL") == []
+
+
+def test_expiry_waits_for_data_newer_than_the_term(tmp_path: Path, replay_data: ReplayData) -> None:
+    """Records captured 2018-11-01 cannot say a 9th-term bill did not pass in 2019: no expiry,
+    the stage "as of" the capture. The same record captured again in 2021 settles it."""
+    path = tmp_path / "age.db"
+    store_records(path, {COMPANION: replay_data.bills[COMPANION]}, captured="2018-11-01T00:00:00+08:00")
+    run(path)
+    [bill] = rows(path, "SELECT * FROM bills")
+    assert bill["current_stage"] == "committee-reported" and bill["as_of"] == "2018-10-31T16:00:00Z"
+    assert bill["current_stage_caveat"].startswith("as of 2018-11-01")
+    assert rows(path, "SELECT * FROM stages WHERE stage = 'expired'") == []
+    store_records(path, {COMPANION: replay_data.bills[COMPANION]}, captured="2021-03-01T10:00:00+08:00")
+    run(path)
+    [bill] = rows(path, "SELECT * FROM bills")
+    assert (bill["current_stage"], bill["current_stage_evidence"], bill["current_stage_caveat"]) == (
+        "expired",
+        "term-ended",
+        "",
+    )
+    [expired] = rows(path, "SELECT * FROM stages WHERE stage = 'expired'")
+    assert expired["evidence_kind"] == "term-ended" and "captured 2021-03-01" in expired["evidence"]
 
 
 def opendata(bill_no: str, status: str, names: list[str] | None = None) -> SourceBillItem:
@@ -353,28 +521,6 @@ def test_no_promulgation_without_third_reading(
     assert rows(path, "SELECT * FROM stages WHERE stage = 'promulgated'") == []
 
 
-def test_third_reading_recorded_on_a_stored_report(tmp_path: Path, replay_data: ReplayData) -> None:
-    """SYNTHETIC report record: the report 1050926070300100 is not in the samples. A copy of
-    1050219070203400's record renamed to it (its flow ends 三讀 2016-11-18) stands in for it."""
-    path = tmp_path / "r.db"
-    report = copy.deepcopy(replay_data.bills[MERGED])
-    report.update({"議案編號": REPORT, "關連議案": [], "議案名稱": "本院司法及法制委員會報告併案審查…案。"})
-    pipeline = StorePipeline(str(path), TODAY)
-    pipeline.open_spider()
-    pipeline.process_item(BillItem(REPORT, report, prov(f"http://replay/v2/bills/{REPORT}", "tw_ly_bills")))
-    record = copy.deepcopy(replay_data.bills[COMPANION])
-    pipeline.process_item(
-        BillItem(COMPANION, record, prov(f"http://replay/v2/bills/{COMPANION}", "tw_ly_bills"))
-    )
-    pipeline.close_spider()
-    run(path)
-    [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
-    assert f"recorded on the report {REPORT}" in row["note"] and row["on"] == "2016-11-18"
-    assert row["source_url"] == f"http://replay/v2/bills/{REPORT}"
-    # a report is never itself a "merged proposal": it gets no derived row
-    assert rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [REPORT]) == []
-
-
 def test_shared_proposal_number_resolved_by_title_only(tmp_path: Path, replay_data: ReplayData) -> None:
     """One 提案編號 can cover several drafts (lis 70委20031); here a SYNTHETIC second lis record
     shares the CIO bill's 70委19631: only the record whose title matches is linked."""
@@ -409,21 +555,18 @@ def test_derived_third_reading_withdrawn_when_its_evidence_goes(
     tmp_path: Path, replay_data: ReplayData
 ) -> None:
     path = tmp_path / "w.db"
-    store(path, replay_data, MERGED, COMPANION)
+    report = report_record(replay_data)
+    store_records(path, {COMPANION: replay_data.bills[COMPANION], REPORT: report})
     run(path)
-    # upstream drops 1050219070203400's 三讀 entry (as a rewound snapshot does)
-    record = copy.deepcopy(replay_data.bills[MERGED])
-    record["議案流程"] = [e for e in record["議案流程"] if e["狀態"] != "三讀"]
-    pipeline = StorePipeline(str(path), TODAY)
-    pipeline.open_spider()
-    pipeline.process_item(BillItem(MERGED, record, prov(f"http://replay/v2/bills/{MERGED}", "tw_ly_bills")))
-    pipeline.close_spider()
+    # upstream drops the report's 三讀 entry (as a rewound snapshot does)
+    report["議案流程"] = [e for e in report["議案流程"] if e["狀態"] != "三讀"]
+    store_records(path, {REPORT: report})
     counts = run(path)
     assert counts["derived_withdrawn"] == 1
     [row] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND seq = 1100", [COMPANION])
     assert row["gone_at"] and "evidence gone" in row["note"]  # kept, never deleted
     [expired] = rows(path, "SELECT * FROM stages WHERE bill_no = ? AND stage = 'expired'", [COMPANION])
-    assert expired["gone_at"] is None and "undone" not in expired["note"]  # the expiry stands again
+    assert expired["gone_at"] is None  # the expiry stands again
     assert (
         rows(path, "SELECT current_stage FROM bills WHERE bill_no = ?", [COMPANION])[0]["current_stage"]
         == "expired"
@@ -435,7 +578,7 @@ def test_scope_widens_to_merged_companions(merged_db: Path) -> None:
     db = open_db(merged_db)
     try:
         reconciler = Reconciler(db, date(2026, 11, 26))
-        assert reconciler.scope({COMPANION}) == {COMPANION, MERGED}
+        assert reconciler.scope({COMPANION}) == {COMPANION, MERGED, REPORT}
         assert reconciler.scope({"0000000000000000"}) == set()
         assert reconciler.scope(None) == {r["bill_no"] for r in db["bills"].rows}
     finally:
@@ -449,23 +592,22 @@ DERIVED_THIRD = (
 
 def test_scoped_reconcile_leaves_other_bills_alone(tmp_path: Path, replay_data: ReplayData) -> None:
     path = tmp_path / "scoped.db"
-    store(path, replay_data, MERGED, COMPANION, "1051006070201100")
+    cio = "1051006070201100"
+    store_records(
+        path,
+        {
+            COMPANION: replay_data.bills[COMPANION],
+            REPORT: report_record(replay_data),
+            cio: replay_data.bills[cio],
+        },
+    )
     db = open_db(path)
     try:
-        reconcile(db, date(2026, 11, 26), only={"1051006070201100"})
+        reconcile(db, date(2026, 11, 26), only={cio})
         # The merged pair was out of scope: no derived third reading yet.
-        assert not db.execute(
-            DERIVED_THIRD,
-            [COMPANION],
-        ).fetchone()[0]
-        reconcile(db, date(2026, 11, 26), only={MERGED})  # its companion comes along
-        assert (
-            db.execute(
-                DERIVED_THIRD,
-                [COMPANION],
-            ).fetchone()[0]
-            == 1
-        )
+        assert not db.execute(DERIVED_THIRD, [COMPANION]).fetchone()[0]
+        reconcile(db, date(2026, 11, 26), only={REPORT})  # its companion comes along
+        assert db.execute(DERIVED_THIRD, [COMPANION]).fetchone()[0] == 1
     finally:
         db.close()
 

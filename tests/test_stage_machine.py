@@ -14,10 +14,12 @@ from pipelines.stage_machine import (
     SETTLED,
     Event,
     State,
+    capture_stamp,
     chronological,
     current_stage,
     label,
     step,
+    taipei_day,
     term_expired,
     upgrade_first_readings,
 )
@@ -25,6 +27,7 @@ from scrapers.items import BillItem, Provenance
 from scrapers.stages import SLUGS, TERMINAL
 
 TODAY = date(2026, 11, 26)
+FRESH = "2026-11-26T01:00:00Z"  # a capture after term 9 ended, as live LYAPI's records are
 
 
 def ev(seq: int, slug: str, on: str | None = "2016-10-14", session: str = "") -> Event:
@@ -89,9 +92,11 @@ def test_unknown_never_moves_the_state() -> None:
     assert step(State(), ev(1, "unknown")) == State()
 
 
-def test_an_event_without_a_date_keeps_the_previous_date() -> None:
+def test_an_event_without_a_date_leaves_the_state_undated() -> None:
+    """1050307070200500's 審查完畢(逾審查期限) has no date: the stage is shown undated, never with
+    the date of the stage before it (issue 10: 231 bills showed another stage's date)."""
     state = step(State("referred", "2016-03-11"), ev(2, "committee-reported", None))
-    assert (state.slug, state.on) == ("committee-reported", "2016-03-11")
+    assert (state.slug, state.on, state.seq) == ("committee-reported", None, 2)
 
 
 # --- ordering ------------------------------------------------------------------------------
@@ -144,9 +149,25 @@ def test_a_referral_at_another_sitting_is_no_first_reading() -> None:
 
 
 def test_term_9_ended_so_an_open_bill_expired() -> None:
-    state = current_stage([ev(1, "first-reading"), ev(2, "referred")], 9, TODAY)
+    state = current_stage([ev(1, "first-reading"), ev(2, "referred")], 9, TODAY, FRESH)
     assert (state.slug, state.on, state.derived) == ("expired", "2020-01-31", True)
     assert state.history == ("first-reading", "referred", "expired")
+
+
+@pytest.mark.parametrize("as_of", ["2018-10-31T16:00:00Z", "2020-01-31T15:59:59Z", None])
+def test_no_expiry_from_data_captured_before_the_term_ended(as_of: str | None) -> None:
+    """ly-term9 was captured 2018-11-01: it cannot show the bill did not pass in 2019. (The
+    second: 23:59:59 on 2020-01-31 in Taipei is still the term's last day.)"""
+    state = current_stage([ev(1, "first-reading"), ev(2, "referred", "2016-10-18")], 9, TODAY, as_of)
+    assert (state.slug, state.on, state.derived) == ("referred", "2016-10-18", False)
+    assert state.stale_since == (taipei_day(as_of) if as_of else "")
+
+
+def test_capture_stamps_are_utc_and_days_are_taipei_days() -> None:
+    assert capture_stamp("2018-11-01T00:00:00+08:00") == "2018-10-31T16:00:00Z"
+    assert capture_stamp("2026-05-12 21:18:17") == "2026-05-12T13:18:17Z"  # no offset: Taipei time
+    assert capture_stamp("") is None and capture_stamp("yesterday") is None
+    assert taipei_day("2020-01-31T16:00:00Z") == "2020-02-01"
 
 
 def test_term_9_not_yet_over_on_its_last_day() -> None:
@@ -194,8 +215,10 @@ def replay_data(samples_dir) -> ReplayData:  # type: ignore[no-untyped-def]
 
 
 def normalised(replay_data: ReplayData, bill_no: str):  # type: ignore[no-untyped-def]
+    """The sample record as if captured after term 9 ended (資料抓取時間 FRESH)."""
     prov = Provenance(f"http://replay/v2/bills/{bill_no}", "2026-11-26T00:00:00Z", "0" * 64, "test")
-    return normalise_bill(BillItem(bill_no, replay_data.bills[bill_no], prov), TODAY)
+    record = {**replay_data.bills[bill_no], "資料抓取時間": FRESH}
+    return normalise_bill(BillItem(bill_no, record, prov), TODAY)
 
 
 def test_withdrawn_although_the_status_says_scheduled(replay_data: ReplayData) -> None:

@@ -90,12 +90,26 @@ def dataset20_json(data: ReplayData) -> bytes:
     return "\ufeff".encode() + text.encode("utf-8")
 
 
-def captured_headers(data: ReplayData, content_type: str) -> dict[str, str]:
-    """A download rebuilt from captured rows says when they were captured (Last-Modified), so
-    the spider can date what it read by the data's age, not by the replay's clock."""
-    captured = data.corpus.captured_on if data.corpus is not None else MISQ_FETCHED_AT[:10]
+# When the recorded files were captured (samples/PROVENANCE.md): a replayed response says so in
+# its Last-Modified, so a spider dates what it read by the data's age, not by the replay's clock
+# (lis 進度 of 2018-09-06 fetched today must not make a 9th-term bill look checked after 2020).
+LIS_BILLS_CAPTURED = "2018-09-06"  # thewayiam/twly_fileHandler HEAD
+LEGISLATORS_CAPTURED = "2018-10-30"  # ronnywang/ly.gov.tw data/legislator.csv last change
+
+
+def dated(content_type: str, captured: str) -> dict[str, str]:
     stamp = format_datetime(datetime.fromisoformat(captured).replace(tzinfo=UTC), usegmt=True)
     return {"Content-Type": content_type, "Last-Modified": stamp}
+
+
+def captured_headers(data: ReplayData, content_type: str) -> dict[str, str]:
+    """Headers of a download rebuilt from misq-era rows: dated by the corpus, else the samples."""
+    return dated(content_type, data.corpus.captured_on if data.corpus is not None else MISQ_FETCHED_AT[:10])
+
+
+def _dated_file(path: Path, content_type: str, captured: str) -> Response:
+    status, body, headers = _file(path, content_type)
+    return (status, body, dated(content_type, captured)) if status == 200 else (status, body, headers)
 
 
 @cache
@@ -129,11 +143,16 @@ def route_sources(data: ReplayData, path: str, query: list[tuple[str, str]]) -> 
     params = dict(query)
     if path == "/ppg/api/v1/all-bills":
         term, page = params.get("term", ""), params.get("page", "1")
-        return _file(PPG_FIXTURES / f"all-bills_term{term}_page{page}.json", JSON_TYPE)
+        # self-written from the misq facts of 2018-11-01 (tests/files/ppg/README.md)
+        return _dated_file(
+            PPG_FIXTURES / f"all-bills_term{term}_page{page}.json", JSON_TYPE, MISQ_FETCHED_AT[:10]
+        )
     if path.startswith("/ppg/bills/") and path.endswith("/details"):
         bill_no = path.split("/")[3]
         page = PPG_FIXTURES / f"{bill_no}_details.html"
-        return _file(page if page.is_file() else PPG_FIXTURES / "placeholder.html", HTML)
+        if not page.is_file():
+            return _file(PPG_FIXTURES / "placeholder.html", HTML)
+        return _dated_file(page, HTML, MISQ_FETCHED_AT[:10])
     if path == "/odw/usageFile.action":
         dataset, fmt = params.get("id"), params.get("type", "").upper()
         if dataset == "20" and fmt == "CSV":
@@ -141,7 +160,7 @@ def route_sources(data: ReplayData, path: str, query: list[tuple[str, str]]) -> 
         if dataset == "20" and fmt == "JSON":
             return 200, dataset20_json(data), captured_headers(data, JSON_TYPE)
         if dataset == "9" and fmt == "CSV":
-            return _file(samples_dir / LEGISLATOR_CSV, CSV_TYPE)
+            return _dated_file(samples_dir / LEGISLATOR_CSV, CSV_TYPE, LEGISLATORS_CAPTURED)
         return 404, b"Not Found", {"Content-Type": "text/plain; charset=utf-8"}
     if path.startswith("/kong0107/lis.ly/json/"):
         code = path.rsplit("/", 1)[-1].removesuffix(".json")
@@ -149,5 +168,5 @@ def route_sources(data: ReplayData, path: str, query: list[tuple[str, str]]) -> 
     if path == "/v2/legislators":
         return legislators(samples_dir, query)
     if path == "/thewayiam/twly_fileHandler/master/bill/crawler/bills_9.json":
-        return _file(samples_dir / LIS_BILLS, JSON_TYPE)
+        return _dated_file(samples_dir / LIS_BILLS, JSON_TYPE, LIS_BILLS_CAPTURED)
     return None

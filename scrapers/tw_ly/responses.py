@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy.http import Response
@@ -49,8 +50,22 @@ def fetch_item(response: Response, spider: str) -> FetchItem:
     )
 
 
+def last_modified(response: Response) -> str:
+    """The response's Last-Modified as UTC ISO 8601, "" when absent or unreadable."""
+    raw = response.headers.get("Last-Modified", b"").decode("latin-1")
+    try:
+        stamp = parsedate_to_datetime(raw) if raw else None
+    except (TypeError, ValueError):
+        return ""
+    if stamp is None:
+        return ""
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def provenance(response: Response, spider: str) -> Provenance:
-    return Provenance(response.url, utc_now(), sha256(response.body), spider)
+    return Provenance(response.url, utc_now(), sha256(response.body), spider, last_modified(response))
 
 
 def decode(body: bytes) -> str:
