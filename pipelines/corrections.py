@@ -3,16 +3,17 @@
 When a source is wrong and a record proves it (lis says 三讀 on a bill whose 議案流程 stops at
 委員會發文), the fix is an entry of the corrections file, never code and never an edit of a raw
 row. Each entry names the bill, what it corrects, the correct value, why, the record that proves
-it, who reviewed it and when. Reconcile applies it through one hook, :func:`apply`, called for each
-bill after every stage read from a source is in place and before every step that derives from the
-bill's stages (derive_promulgation, recompute_stage), so a corrected third reading is followed by
-its promulgation and counts in the state machine, in the same run:
+it, who reviewed it and when. Reconcile applies it through one hook, :func:`apply`, the first step
+of each bill's reconcile: an entry rests on the stored record alone, and every later step sees it
+in the same run (a bill with a corrected 三讀 borrows none from a report or a status, its
+promulgation follows, its current stage counts it), so a second run writes nothing:
 
 - ``stage``: a stage the sources miss, e.g. a third reading: a stages row of its own (origin
   ``correction``, evidence_kind ``correction``, seq 3000+).
-- ``stage_date``: the date of a stage the sources date wrongly (found by slug and seq, or slug and
-  its 狀態 text): a stages row of its own with the corrected date, which stands in for the
-  published one in the current stage; the published row stays as it is.
+- ``stage_date``: the date of a stage the bill's record dates wrongly (a 議案流程 entry or the
+  filing, found by slug and seq, or slug and its 狀態 text): a stages row of its own with the
+  corrected date, which stands in for the published one in every later step; the published row
+  stays as it is in the database.
 
 Not yet ``filed_on`` or ``title``: reconcile's ledger reads bills.filed_on / bills.title back as
 LYAPI's own reading, so a corrected value written there would be reported as LYAPI's on the next
@@ -83,8 +84,9 @@ KEYS: tuple[str, ...] = tuple(COMMON_KEYS) + tuple(TARGET_KEYS)
 # A correction may add a stage a record proves; expiry is derived from the term alone
 # (pipelines/evidence.py EXPIRY_KINDS) and `unknown` is no fact at all.
 NOT_CORRECTABLE: frozenset[str] = frozenset({"expired", "unknown"})
-# Stages a stage_date correction may target: what a source published, not what was derived.
-TARGET_ORIGINS: frozenset[str] = frozenset({"flow", "field", "source"})
+# Stages a stage_date correction may target: the bill's own record as stored (its 議案流程 and
+# 提案日期), never a row reconcile writes (derived, source-only): corrections apply first.
+TARGET_ORIGINS: frozenset[str] = frozenset({"flow", "field"})
 _BILL_NO = re.compile(r"^\d{15,16}$")
 _HEADER = re.compile(r"^\s*\[\[\s*correction\s*\]\]")
 
@@ -412,8 +414,7 @@ def run_state(reconciler: Reconciler) -> RunState:
 def apply(reconciler: Reconciler, bill: BillInputs) -> None:
     """Reconcile's hook: apply this bill's corrections, withdraw those that left the file.
 
-    Called after every stage read from a source is in place and before derive_promulgation and
-    recompute_stage, so both see the corrected stages."""
+    Called first in each bill's reconcile, so every later step sees the corrected stages."""
     state = run_state(reconciler)
     if not state.usable:
         return
