@@ -201,12 +201,14 @@ def test_a_stage_correction_moves_the_current_stage_and_edits_no_raw_row(
     dbfile: Path, tmp_path: Path
 ) -> None:
     before = bill(dbfile, CIO_BILL)
-    assert before["current_stage"] == "expired"
+    # the records were captured in 2018: the bill stays at its last stage, "as of" then
+    assert (before["current_stage"], before["current_stage_on"]) == ("committee-listed", "2017-03-22")
     raw_stages = published(dbfile, CIO_BILL)
     counts = reconcile(dbfile, write(tmp_path / "c.toml", GOOD))
     assert counts["corrections_applied"] == 1
     after = bill(dbfile, CIO_BILL)
     assert (after["current_stage"], after["current_stage_on"]) == ("third-reading", "2017-05-02")
+    assert after["current_stage_evidence"] == "correction"
     for column in ("status_raw", "title", "filed_on", "record_sha256", "content_sha256", "source_url"):
         assert after[column] == before[column], column
     assert published(dbfile, CIO_BILL) == raw_stages  # every column of every published row
@@ -222,14 +224,15 @@ def test_a_stage_correction_moves_the_current_stage_and_edits_no_raw_row(
         "c.toml #1: test: a record states the third reading (https://example.org/record/1), "
         "reviewed by a reviewer on 2026-12-01"
     )
-    expiry = rows(dbfile, "select * from stages where bill_no = ? and stage = 'expired'", [CIO_BILL])[0]
-    assert expiry["gone_at"] is not None  # the derived expiry a third reading undoes
+    assert not rows(
+        dbfile, "select 1 from stages where bill_no = ? and stage = 'expired' and gone_at is null", [CIO_BILL]
+    )
     events = rows(
         dbfile, "select kind, old_value, new_value from changes where bill_no = ? order by id", [CIO_BILL]
     )
     assert events[-1] == {
         "kind": "current-stage-changed",
-        "old_value": "expired",
+        "old_value": "committee-listed",
         "new_value": "third-reading",
     }
     assert not [e for e in events if e["kind"] == "stage-added" and "2017-05-02" in (e["new_value"] or "")]
@@ -271,13 +274,13 @@ def test_removing_the_entry_withdraws_what_it_applied(dbfile: Path, tmp_path: Pa
     (row,) = rows(dbfile, "select * from stages where bill_no = ? and origin = 'correction'", [CIO_BILL])
     assert row["gone_at"] is not None and "withdrawn" in row["note"]  # kept, never deleted
     after = bill(dbfile, CIO_BILL)
-    assert (after["current_stage"], after["current_stage_on"]) == ("expired", "2020-01-31")
+    assert (after["current_stage"], after["current_stage_on"]) == ("committee-listed", "2017-03-22")
     (entry,) = rows(dbfile, "select * from corrections")
     assert entry["status"] == "reverted" and entry["gone_at"] is not None
     events = rows(
         dbfile, "select kind, new_value from changes where bill_no = ? order by id desc limit 1", [CIO_BILL]
     )
-    assert events == [{"kind": "expired", "new_value": "expired"}]
+    assert events == [{"kind": "current-stage-changed", "new_value": "committee-listed"}]
     # and back: the same entry again re-applies on the row it had
     write(path, GOOD)
     reconcile(dbfile, path)
