@@ -3,17 +3,18 @@
 When a source is wrong and a record proves it (lis says 三讀 on a bill whose 議案流程 stops at
 委員會發文), the fix is an entry of the corrections file, never code and never an edit of a raw
 row. Each entry names the bill, what it corrects, the correct value, why, the record that proves
-it, who reviewed it and when. Reconcile applies it through one hook, :func:`apply`, the first step
-of each bill's reconcile: an entry rests on the stored record alone, and every later step sees it
-in the same run (a bill with a corrected 三讀 borrows none from a report or a status, its
-promulgation follows, its current stage counts it), so a second run writes nothing:
+it, who reviewed it and when. Reconcile applies it through one hook, :func:`apply`, after the
+stages the sources report are in place (attach_sources) and before every step that derives from
+the bill's stages, which all see it in the same run (a bill with a corrected 三讀 borrows none
+from a report or a status, its promulgation follows, its current stage counts it), so a second
+run writes nothing:
 
 - ``stage``: a stage the sources miss, e.g. a third reading: a stages row of its own (origin
   ``correction``, evidence_kind ``correction``, seq 3000+).
-- ``stage_date``: the date of a stage the bill's record dates wrongly (a 議案流程 entry or the
-  filing, found by slug and seq, or slug and its 狀態 text): a stages row of its own with the
-  corrected date, which stands in for the published one in every later step; the published row
-  stays as it is in the database.
+- ``stage_date``: the date of a stage a record dates wrongly (a 議案流程 entry, the filing, an
+  event only a secondary source reports; found by slug and seq, or slug and its 狀態 text): a
+  stages row of its own with the corrected date, which stands in for the published one in every
+  later step; the published row stays as it is in the database.
 
 Not yet ``filed_on`` or ``title``: reconcile's ledger reads bills.filed_on / bills.title back as
 LYAPI's own reading, so a corrected value written there would be reported as LYAPI's on the next
@@ -50,6 +51,7 @@ DEFAULT_CORRECTIONS = Path(__file__).resolve().parent.parent / "billtracker" / "
 ENV = "BILLTRACKER_CORRECTIONS"
 SOURCE = "correction"  # stages.source, stages.origin and stages.evidence_kind of a corrected stage
 CORRECTION_SEQ = 3000  # a stage a correction adds (after derived 1000+ and source-only 2000+)
+STANDS_IN = "corrected by"  # in memory only: a published row whose corrected date stands in for it
 PROBLEM_SPIDER = "reconcile"
 PROBLEM_KIND = "bad-correction"
 
@@ -84,9 +86,9 @@ KEYS: tuple[str, ...] = tuple(COMMON_KEYS) + tuple(TARGET_KEYS)
 # A correction may add a stage a record proves; expiry is derived from the term alone
 # (pipelines/evidence.py EXPIRY_KINDS) and `unknown` is no fact at all.
 NOT_CORRECTABLE: frozenset[str] = frozenset({"expired", "unknown"})
-# Stages a stage_date correction may target: the bill's own record as stored (its 議案流程 and
-# 提案日期), never a row reconcile writes (derived, source-only): corrections apply first.
-TARGET_ORIGINS: frozenset[str] = frozenset({"flow", "field"})
+# Stages a stage_date correction may target: what a record published (the 議案流程, the 提案日期,
+# an event only a secondary source reports), never what reconcile derived.
+TARGET_ORIGINS: frozenset[str] = frozenset({"flow", "field", "source"})
 _BILL_NO = re.compile(r"^\d{15,16}$")
 _HEADER = re.compile(r"^\s*\[\[\s*correction\s*\]\]")
 
@@ -414,17 +416,21 @@ def run_state(reconciler: Reconciler) -> RunState:
 def apply(reconciler: Reconciler, bill: BillInputs) -> None:
     """Reconcile's hook: apply this bill's corrections, withdraw those that left the file.
 
-    Called first in each bill's reconcile, so every later step sees the corrected stages."""
+    Called after attach_sources (the stages sources report are in place, matched to the stored
+    record as published) and before every step that derives from the bill's stages."""
     state = run_state(reconciler)
     if not state.usable:
         return
     entries = state.by_bill.get(bill.bill_no, [])
     wanted: set[str] = set()
+    passes_changed = False  # a corrected 三讀 written or withdrawn in this run
     for entry in entries:
-        seq = _apply_stage(reconciler, bill, entry, state)
-        if seq is not None:
+        found = _apply_stage(reconciler, bill, entry, state)
+        if found is not None:
+            seq, wrote = found
             wanted.add(entry.key)
             _mark_applied(reconciler, entry, seq)
+            passes_changed |= wrote and entry.stage == "third-reading"
     stale = [
         (seq, row)
         for seq, row in bill.stages.items()
@@ -439,14 +445,30 @@ def apply(reconciler: Reconciler, bill: BillInputs) -> None:
             },
         )
         reconciler._stage_written(bill, seq)
+        for key in [k for k in bill.sources if k[0] == seq]:
+            del bill.sources[key]  # attach_sources saw it live earlier in this run
         reconciler.counts["corrections_withdrawn"] += 1
+        passes_changed |= row["stage"] == "third-reading"
     for old in state.withdrawn_by_bill.get(bill.bill_no, []):
         _update_row(reconciler, old["key"], {"status": "reverted"})
+    if passes_changed:
+        # propagate_merged ran before this hook: let it see the bill's own third readings as they
+        # now are (a bill with a 三讀 of its own borrows none), so a second run writes nothing.
+        reconciler.propagate_merged(bill)
+        for key in [k for k in bill.sources if _withdrawn(bill.stages.get(k[0]))]:
+            del bill.sources[key]  # a source's claim on a row withdrawn since it was made
 
 
 def _corrected_row(
-    bill: BillInputs, entry: Entry, seq: int, cite: str, target: dict[str, Any] | None
+    bill: BillInputs,
+    entry: Entry,
+    seq: int,
+    cite: str,
+    target: dict[str, Any] | None,
+    locator: str,
+    fetched_at: str,
 ) -> dict[str, Any]:
+    """The stages row an entry writes; `locator` names the entry when its source is no URL."""
     base = target or {}
     if target is not None:
         published = ", ".join(json.loads(target["dates"] or "[]")) or "no date"
@@ -471,8 +493,9 @@ def _corrected_row(
         "second_on": None,
         "order_on": entry.value,
         "source": SOURCE,
-        "source_url": entry.source if entry.source.startswith(("http://", "https://")) else "",
-        "fetched_at": "",
+        # where the fact comes from: the record it cites when that is a URL, else the entry itself
+        "source_url": entry.source if entry.source.startswith(("http://", "https://")) else locator,
+        "fetched_at": fetched_at,
         "content_sha256": entry.key,
         "gone_at": None,
         "evidence_kind": SOURCE,
@@ -480,8 +503,11 @@ def _corrected_row(
     }
 
 
-def _apply_stage(reconciler: Reconciler, bill: BillInputs, entry: Entry, state: RunState) -> int | None:
-    """Write (or keep) the entry's stages row; its seq, or None when its target is gone."""
+def _apply_stage(
+    reconciler: Reconciler, bill: BillInputs, entry: Entry, state: RunState
+) -> tuple[int, bool] | None:
+    """Write (or keep) the entry's stages row: (its seq, whether it was written), or None when
+    its target is gone."""
     target = None
     if entry.field == "stage_date":
         target, why_not = _target(entry, [r for r in bill.stages.values() if r["origin"] != SOURCE])
@@ -496,18 +522,29 @@ def _apply_stage(reconciler: Reconciler, bill: BillInputs, entry: Entry, state: 
         if mine
         else max((s + 1 for s in bill.stages if s >= CORRECTION_SEQ), default=CORRECTION_SEQ)
     )
-    row = _corrected_row(bill, entry, seq, entry.cite(state.path.name), target)
     stored = bill.stages.get(seq)
-    if stored is None or any(stored.get(k) != v for k, v in row.items()):
+    # when billtracker first read the entry: kept on every rewrite, so a re-run writes nothing
+    fetched_at = (stored or {}).get("fetched_at") or reconciler.now
+    locator = f"{state.path.name}#{entry.index}"
+    row = _corrected_row(bill, entry, seq, entry.cite(state.path.name), target, locator, fetched_at)
+    wrote = stored is None or any(stored.get(k) != v for k, v in row.items())
+    if wrote:
         reconciler.db["stages"].upsert(row, pk=("bill_no", "seq"), alter=False)
         reconciler._stage_written(bill, seq)
         reconciler.counts["corrections_applied"] += 1
     reconciler._stage_source(bill, seq, SOURCE, row["status_raw"], "stored", row["evidence"], row)
     if target is not None:
-        # The published row stays as it is in the database; the current stage is computed over
-        # the corrected date instead (recompute_stage reads the bill's live stages in memory).
-        bill.stages[target["seq"]] = {**target, "gone_at": f"corrected by {SOURCE} seq {seq}"}
-    return seq
+        # The published row stays as it is in the database; every later step (the derived third
+        # readings, promulgation, the current stage) reads the bill's live stages in memory and
+        # meets the corrected date instead.
+        bill.stages[target["seq"]] = {**target, "gone_at": f"{STANDS_IN} seq {seq}"}
+    return seq, wrote
+
+
+def _withdrawn(row: dict[str, Any] | None) -> bool:
+    """Gone in the database, not just set aside in memory for its corrected date."""
+    gone = (row or {}).get("gone_at")
+    return bool(gone) and not str(gone).startswith(STANDS_IN)
 
 
 def _update_row(reconciler: Reconciler, key: str, changes: dict[str, Any]) -> None:

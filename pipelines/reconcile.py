@@ -494,13 +494,12 @@ class Reconciler:
     # --- 4, 5, 6 per bill ----------------------------------------------------------------------
 
     def reconcile_bill(self, bill: BillInputs) -> None:
-        # Reviewed corrections (billtracker/corrections.toml) first: they rest on the stored record
-        # alone, and every step below must see them in the same run (a bill with a corrected 三讀
-        # borrows none from a report or a status, its promulgation follows, its current stage
-        # counts it), or a second run would change what the first wrote.
-        corrections.apply(self, bill)
         self.propagate_merged(bill)
         self.attach_sources(bill)
+        # Reviewed corrections (billtracker/corrections.toml): after the stages sources report are
+        # matched to the record as published, before every step that derives from the bill's
+        # stages, so all of them count a corrected stage in the same run.
+        corrections.apply(self, bill)
         self.status_third_reading(bill)
         self.ledger(bill)
         self.passed_ledger(bill)

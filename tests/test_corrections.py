@@ -164,6 +164,15 @@ def dbfile(crawled_db: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture
+def fulldbfile(full_crawled_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the every-spider crawl (lis, ppg, open data, MOJ beside LYAPI)."""
+    target = tmp_path / "full.db"
+    with sqlite3.connect(full_crawled_db) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
 def reconcile(db_path: Path, corrections_file: Path) -> dict[str, int]:
     db = sqlite_utils.Database(db_path)
     try:
@@ -255,9 +264,18 @@ def test_a_stage_correction_moves_the_current_stage_and_edits_no_raw_row(
     assert sources == [{"source": "correction", "role": "stored"}]
 
 
-def test_reconciling_again_with_the_same_file_writes_nothing(dbfile: Path, tmp_path: Path) -> None:
-    path = write(tmp_path / "c.toml", GOOD, {**GOOD, "bill": "9999999999999999"}, {**GOOD, "field": "colour"})
+def test_reconciling_again_with_the_same_file_writes_nothing(fulldbfile: Path, tmp_path: Path) -> None:
+    dbfile = fulldbfile
+    # lis reports the CIO bill's 尚未審查 on its published 2017-03-22: re-dating it must not turn
+    # that report into a stage of its own, nor change anything on a second run
+    redate = {**GOOD, "field": "stage_date", "stage": "committee-listed", "seq": 3, "value": "2017-03-23"}
+    path = write(
+        tmp_path / "c.toml", GOOD, redate, {**GOOD, "bill": "9999999999999999"}, {**GOOD, "field": "colour"}
+    )
+    live = "select count(*) as n from stages where gone_at is null"
+    before = rows(dbfile, live)[0]["n"]
     reconcile(dbfile, path)
+    assert rows(dbfile, live)[0]["n"] == before + 2  # the two corrected rows, nothing else
     tables = ("bills", "stages", "stage_sources", "corrections", "problems", "changes")
     first = dump(dbfile, tables)
     counts = reconcile(dbfile, path)
@@ -290,13 +308,11 @@ def test_removing_the_entry_withdraws_what_it_applied(dbfile: Path, tmp_path: Pa
 
 
 def test_a_corrected_third_reading_is_followed_by_its_promulgation_in_the_same_run(
-    full_crawled_db: Path, tmp_path: Path
+    fulldbfile: Path, tmp_path: Path
 ) -> None:
     """Corrections come before the steps that derive from a bill's stages: MOJ 沿革 records a
     promulgation of 行政院組織法 on 2022-01-19, 15 days after this (test) third reading."""
-    target = tmp_path / "full.db"
-    with sqlite3.connect(full_crawled_db) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    target = fulldbfile
     path = write(tmp_path / "c.toml", {**GOOD, "value": "2022-01-04"})
     reconcile(target, path)
     after = bill(target, CIO_BILL)
@@ -476,3 +492,38 @@ def test_no_per_bill_fix_lives_in_the_code() -> None:
         code = (REPO_ROOT / module).read_text(encoding="utf-8")
         body = re.sub(r'"""(?:.|\n)*?"""|#.*', "", code)  # docstrings and comments cite examples
         assert not re.search(r"\b\d{15,16}\b", body), module
+
+
+def test_a_corrected_third_reading_on_a_merged_bill_is_settled_in_one_run(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    """The companion borrows the report's 三讀 (seq 1100) until a correction gives it one of its
+    own: the borrowed one is withdrawn in the same run, and comes back when the entry goes."""
+    from billtracker.replay import load_replay
+    from tests.test_reconcile import COMPANION, MERGED, REPORT, report_record, store_records
+
+    data = load_replay(samples_dir)
+    path = tmp_path / "merged.db"
+    store_records(
+        path, {MERGED: data.bills[MERGED], COMPANION: data.bills[COMPANION], REPORT: report_record(data)}
+    )
+    empty = write(tmp_path / "none.toml")
+    reconcile(path, empty)
+    borrowed = "select gone_at from stages where bill_no = ? and seq = 1100"
+    assert rows(path, borrowed, [COMPANION]) == [{"gone_at": None}]
+    entry = write(tmp_path / "c.toml", {**GOOD, "bill": COMPANION, "value": "2016-11-22"})
+    tables = ("bills", "stages", "stage_sources", "corrections", "changes")
+    for file in (entry, empty):
+        reconcile(path, file)
+        settled = dump(path, tables)
+        reconcile(path, file)
+        assert dump(path, tables) == settled, file.name
+        if file is entry:
+            assert rows(path, borrowed, [COMPANION])[0]["gone_at"] is not None
+            after = bill(path, COMPANION)
+            assert (after["current_stage_on"], after["current_stage_evidence"]) == (
+                "2016-11-22",
+                "correction",
+            )
+    assert rows(path, borrowed, [COMPANION]) == [{"gone_at": None}]
+    assert bill(path, COMPANION)["current_stage_evidence"] == "report"
