@@ -110,16 +110,26 @@ def record_command(url: str, out: Path) -> None:
 @click.command(name="reconcile")
 @click.option("--db", default="billtracker.db", show_default=True, help="SQLite database to reconcile.")
 @click.option("--today", default="", help="Freeze today's date (YYYY-MM-DD) for expiry.")
-def reconcile_command(db: str, today: str) -> None:
-    """Merge every source into one record per bill and update the disagreements ledger.
+@click.option(
+    "--corrections",
+    "corrections_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Reviewed corrections to apply [default: $BILLTRACKER_CORRECTIONS, else the repository's].",
+)
+def reconcile_command(db: str, today: str, corrections_file: Path | None) -> None:
+    """Merge every source into one record per bill, update the disagreements ledger and apply
+    the reviewed corrections.
 
-    Every crawl already ends with this step; run it alone after changing precedence rules.
+    Every crawl already ends with this step; run it alone after changing precedence rules or
+    the corrections file (a crawl reconciles only the bills it touched).
 
     \b
     Example:
         billtracker reconcile --db billtracker.db
+        billtracker reconcile --db billtracker.db --corrections my-corrections.toml
     """
-    from pipelines.reconcile import reconcile
+    from pipelines.reconcile import Reconciler
     from pipelines.schema import open_db
     from pipelines.store import taipei_today
 
@@ -127,7 +137,9 @@ def reconcile_command(db: str, today: str) -> None:
         raise click.ClickException(f"no database at {db}: run `billtracker crawl --db {db}` first")
     database = open_db(db)
     try:
-        counts = reconcile(database, taipei_today(today) if today else taipei_today())
+        reconciler = Reconciler(database, taipei_today(today) if today else taipei_today())
+        reconciler.corrections_path = corrections_file  # None: $BILLTRACKER_CORRECTIONS or the default
+        counts = reconciler.run()
     finally:
         database.close()
     click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items())) or "nothing to do")

@@ -49,6 +49,7 @@ def timeline(stages: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
         item = dict(stage)
         item["dates_list"] = _dates(stage)
         item["derived"] = stage["origin"] == "derived"
+        item["corrected"] = stage["origin"] == "correction"
         item["days"] = None
         item["days_open"] = False
         if not stage.get("gone_at"):
@@ -69,7 +70,9 @@ def milestones(stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for key, label, slugs in MILESTONES:
         hits = [s for s in live if s["stage"] in slugs]
         on = min((s["on"] for s in hits if s["on"]), default=None)
-        out.append({"key": key, "label": label, "reached": bool(hits), "on": on})
+        # reached only through a reviewed correction: the page says so
+        corrected = bool(hits) and all(s["origin"] == "correction" for s in hits)
+        out.append({"key": key, "label": label, "reached": bool(hits), "on": on, "corrected": corrected})
     for s in live:
         if s["stage"] in ENDINGS:
             out.append(
@@ -83,6 +86,42 @@ def milestones(stages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def applied_corrections(conn: sqlite3.Connection, bill_no: str) -> list[dict[str, Any]]:
+    """The bill's applied corrections (pipelines/corrections.py), in file order."""
+    if not has_table(conn, "corrections"):
+        return []
+    return rows(
+        conn,
+        "select * from corrections where bill_no = ? and status = 'applied' and gone_at is null "
+        "order by entry",
+        [bill_no],
+    )
+
+
+def mark_corrections(timeline_items: list[dict[str, Any]], corrections: list[dict[str, Any]]) -> None:
+    """Each stage a correction wrote gets its entry; a stage whose date a correction replaces is
+    marked `date_corrected` (the published row is kept and shown as published)."""
+    by_seq = {c["stage_seq"]: c for c in corrections}
+    for item in timeline_items:
+        item["correction"] = by_seq.get(item["seq"]) if item["corrected"] else None
+        item["date_corrected"] = None
+    for c in corrections:
+        if c["field"] != "stage_date":
+            continue
+        for item in timeline_items:
+            if (
+                not item["corrected"]
+                and not item.get("gone_at")
+                and item["stage"] == c["stage"]
+                and (
+                    item["seq"] == c["target_seq"]
+                    if c["target_seq"] is not None
+                    else item["status_raw"] == c["target_raw"]
+                )
+            ):
+                item["date_corrected"] = c
 
 
 def is_merged_report(bill_no: str, title: str) -> bool:
@@ -128,10 +167,14 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
             [bill_no],
         )
     _attach_text_in_force(conn, articles, bill.get("filed_on"))
+    corrections = applied_corrections(conn, bill_no)
+    items = timeline(stages, date.fromisoformat(known_until(today, bill.get("as_of"))))
+    mark_corrections(items, corrections)
     return {
         "database": database,
         "bill": bill,
-        "timeline": timeline(stages, date.fromisoformat(known_until(today, bill.get("as_of")))),
+        "timeline": items,
+        "corrections": corrections,
         "milestones": milestones(stages),
         "proposers": [s for s in sponsors if s["role"] == "proposer"],
         "cosponsors": [s for s in sponsors if s["role"] == "cosponsor"],

@@ -87,8 +87,10 @@ def describe_stage(row: dict[str, Any]) -> str:
 
 
 def flow_stage(state: BillState) -> str | None:
-    """The latest stage upstream itself recorded (derived expiry left out)."""
-    rows = [r for r in state.stages if r["origin"] != "derived" and r["stage"] != "unknown"]
+    """The latest stage upstream itself recorded (derived stages and corrections left out)."""
+    rows = [
+        r for r in state.stages if r["origin"] not in ("derived", "correction") and r["stage"] != "unknown"
+    ]
     rows.sort(key=lambda r: (r["order_on"] or "", r["seq"]))
     return rows[-1]["stage"] if rows else None
 
@@ -142,9 +144,9 @@ def _diff_existing(old: BillState, new: BillState) -> list[Change]:
             old_keys[key] -= 1
             continue
         # stage-added means upstream published a stage. A derived one (a merged report's 三讀, a
-        # promulgation found in MOJ 沿革, an expiry) reaches the news as the current-stage change
-        # it causes, below.
-        if row["origin"] != "derived":
+        # promulgation found in MOJ 沿革, an expiry) or a reviewed correction (corrections.toml)
+        # reaches the news as the current-stage change it causes, below.
+        if row["origin"] not in ("derived", "correction"):
             changes.append(
                 Change(
                     "stage-added",

@@ -10,6 +10,8 @@ kept in `disagreements`, never overwritten silently. Why this order:
   versions second.
 - Titles and sponsors come from the bill's own page (ppg) first, then the structured API;
   open data pads names with U+3000 and lis shortens titles.
+- A reviewed correction (billtracker/corrections.toml) outranks every source: reconcile applies
+  it after this order has picked (pipelines/corrections.py), so it is not a source listed here.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines import history
+from pipelines import corrections, history
 from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, title_key
 from pipelines.names import alias_key, person_key
 from pipelines.normalise import DERIVED_SEQ, expiry_row
@@ -496,6 +496,10 @@ class Reconciler:
     def reconcile_bill(self, bill: BillInputs) -> None:
         self.propagate_merged(bill)
         self.attach_sources(bill)
+        # Reviewed corrections (billtracker/corrections.toml): after the stages sources report are
+        # matched to the record as published, before every step that derives from the bill's
+        # stages, so all of them count a corrected stage in the same run.
+        corrections.apply(self, bill)
         self.status_third_reading(bill)
         self.ledger(bill)
         self.passed_ledger(bill)

@@ -193,6 +193,7 @@ import pipelines.schema_sources  # noqa: E402,F401
 
 # isort: split
 # After the sets whose tables it adds columns to.
+import pipelines.schema_corrections  # noqa: E402,F401  (issue 10: the corrections file as a table)
 import pipelines.schema_evidence  # noqa: E402,F401  (issue 10: evidence, data age, link kinds)
 
 # isort: split
