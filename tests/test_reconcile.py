@@ -284,13 +284,15 @@ def test_sponsors_linked_to_legislators_across_spellings(tmp_path: Path, replay_
 
 def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, samples_dir: Path) -> None:
     """SYNTHETIC flow entry: the CIO bill never passed. A copy of its record is given a 三讀 on
-    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it."""
+    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it,
+    and made a 10th-term bill: a 9th-term bill's 2022 date is outside its term, kept raw, unused."""
     from pipelines.store_moj import store_law_text
     from scrapers.items import LawTextItem
 
     path = tmp_path / "m.db"
     cio = "1051006070201100"
     record = copy.deepcopy(replay_data.bills[cio])
+    record["屆"] = 10
     record["議案流程"].append(
         {"日期": ["2022-01-04"], "狀態": "三讀", "會期": "10-04-15", "院會/委員會": "院會"}
     )
