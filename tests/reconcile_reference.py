@@ -13,7 +13,8 @@ from typing import Any
 import sqlite_utils
 
 from pipelines import history
-from pipelines.names import alias_key, person_key
+from pipelines.date_doubts import filing_doubt
+from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.precedence import best, rank
 from pipelines.reconcile import (  # the helpers did not change
     MERGED_SEQ,
@@ -63,7 +64,7 @@ class Reconciler:
             for bill_no in sorted(scope):
                 bill = self.db["bills"].get(bill_no)
                 self.reconcile_bill(bill)
-            self.link_sponsors()
+            self.link_sponsors(scope)
             now = utc_now()
             for bill_no in sorted(scope):
                 old = before.get(bill_no) or history.BillState(None)
@@ -553,10 +554,21 @@ class Reconciler:
         for source, (names, prov) in sponsors_by_source.items():
             fields["sponsors"].append((self._reading(source, "、".join(names), prov), tuple(sorted(names))))
         updates: dict[str, Any] = {}
+        first_flow_on = self.db.execute(
+            "SELECT min(\"on\") FROM stages WHERE bill_no = ? AND origin = 'flow' AND gone_at IS NULL",
+            [bill_no],
+        ).fetchone()[0]
         for field, pairs in fields.items():
             if len({key for _, key in pairs}) > 1:
                 self.disagree(bill_no, field, [reading for reading, _ in pairs], field)
-            chosen = best(field, [(reading["source"], reading["value"]) for reading, _ in pairs])
+            usable = [
+                (reading["source"], reading["value"])
+                for reading, _ in pairs
+                if field != "filed_on" or not filing_doubt(reading["value"], bill["term"], first_flow_on)
+            ]
+            chosen = best(field, usable)
+            if field == "filed_on" and chosen is None and bill["filed_on"] is not None:
+                updates["filed_on"] = None
             if chosen and field in ("title", "filed_on") and bill[field] != chosen[1]:
                 updates[field] = chosen[1]
         sources = sorted({"lyapi"} if primary else set()) + sorted({r["source"] for r in readings})
@@ -570,18 +582,18 @@ class Reconciler:
         """Per source: the sponsors as one identity each (legislator id when known)."""
         index = self.alias_index()
 
-        def ident(raw: str) -> str:
-            return index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+        def ident(raw: str) -> list[str]:
+            return identities(raw, index)
 
         out: dict[str, tuple[list[str], dict[str, Any]]] = {}
         rows = list(self.db["sponsors"].rows_where("bill_no = ? AND source = 'lyapi'", [bill_no]))
         if rows:
             prov = {"source_url": rows[0]["source_url"], "fetched_at": ""}
-            out["lyapi"] = (sorted({ident(r["name_raw"]) for r in rows}), prov)
+            out["lyapi"] = (sorted({i for r in rows for i in ident(r["name_raw"])}), prov)
         for r in readings:
             names = json.loads(r["proposers"] or "[]") + json.loads(r["cosponsors"] or "[]")
             if names:
-                out[r["source"]] = (sorted({ident(n) for n in names}), r)
+                out[r["source"]] = (sorted({i for n in names for i in ident(n)}), r)
         return out
 
     def settle(self, bill_no: str, field: str, keep: str = "") -> None:
@@ -687,13 +699,56 @@ class Reconciler:
             self._alias_index = index
         return self._alias_index
 
-    def link_sponsors(self) -> None:
+    def fill_sponsors(self, scope: set[str]) -> None:
+        """Roles LYAPI names nobody for, from the best other source that names someone."""
+        for bill_no in sorted(scope):
+            rows = list(self.db["sponsors"].rows_where("bill_no = ?", [bill_no], order_by="role, seq"))
+            readings = list(
+                self.db["source_bills"].rows_where("bill_no = ?", [bill_no], order_by="source, source_key")
+            )
+            want = []
+            for role, column in (("proposer", "proposers"), ("cosponsor", "cosponsors")):
+                if any(r["role"] == role and r["source"] == "lyapi" for r in rows):
+                    continue
+                chosen = best(
+                    "sponsors", [(r["source"], r) for r in readings if json.loads(r[column] or "[]")]
+                )
+                if chosen:
+                    for i, n in enumerate(json.loads(chosen[1][column])):
+                        want.append((bill_no, role, i, n, chosen[0], chosen[1]["source_url"]))
+            want.sort(key=lambda r: (r[1], r[2]))
+            have = [
+                (r["bill_no"], r["role"], r["seq"], r["name_raw"], r["source"], r["source_url"])
+                for r in rows
+                if r["source"] != "lyapi"
+            ]
+            if have == want:
+                continue
+            self.db.execute("DELETE FROM sponsors WHERE bill_no = ? AND source != 'lyapi'", [bill_no])
+            for b, role, i, n, src, url in want:
+                self.db["sponsors"].insert(
+                    {
+                        "bill_no": b,
+                        "role": role,
+                        "seq": i,
+                        "name_raw": n,
+                        "name": person_key(n),
+                        "kind": sponsor_kind(n),
+                        "source": src,
+                        "source_url": url,
+                    }
+                )
+                self.counts["sponsors_filled"] += 1
+
+    def link_sponsors(self, scope: set[str]) -> None:
+        self.fill_sponsors(scope)
         index = self.alias_index()
         if not index:
             return
+        ids = set(index.values())
         for row in list(self.db["sponsors"].rows_where("kind = 'legislator'")):
-            found = index.get(alias_key(row["name_raw"])) or index.get(alias_key(person_key(row["name_raw"])))
-            if found and (row["legislator_id"] != found or row["name"] != found):
+            found = identities(row["name_raw"], index)[0]
+            if found in ids and (row["legislator_id"] != found or row["name"] != found):
                 self.db["sponsors"].update(
                     (row["bill_no"], row["role"], row["seq"]), {"legislator_id": found, "name": found}
                 )
