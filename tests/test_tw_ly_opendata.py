@@ -41,6 +41,9 @@ from tests.source_helpers import fetched, of, response_from, spider_for
         ("kolas Yotaka、Kolas‧Yotaka", ["kolas Yotaka", "Kolas‧Yotaka"]),
         ("黃偉哲Kolas Yotaka　　", ["黃偉哲Kolas Yotaka"]),  # two people glued: the roster splits them
         ("\xa0\xa0\xa0\xa0\xa0", []),  # padding only
+        # the bill page's description names the proposer (1050914070200200)
+        ("本院委員許毓仁等17人", ["許毓仁"]),
+        ("本院委員Kolas Yotaka等17人", ["Kolas Yotaka"]),
     ],
 )
 def test_split_names(text: str, names: list[str]) -> None:
@@ -50,7 +53,6 @@ def test_split_names(text: str, names: list[str]) -> None:
 @pytest.mark.parametrize(
     ("text", "rest"),
     [
-        ("本院委員Kolas Yotaka等17人", "本院委員Kolas Yotaka等17人"),  # a description, not names
         ("陳明文　　民用航空法增訂第三十七條之一條文草案", "民用航空法增訂第三十七條之一條文草案"),
         ("附錄：外國立法例 1.德國", "附錄：外國立法例 1.德國"),
     ],

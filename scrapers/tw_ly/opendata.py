@@ -51,6 +51,7 @@ def name_like(text: str) -> bool:
 EXT = {"CSV": "csv", "JSON": "json"}
 
 
+_DESCRIBED = re.compile(r"^\s*(?:本院)?委員(?P<name>.+?)\s*等\s*\d+\s*人\s*$")
 _LATIN_THEN_HAN = re.compile(f"(?<=[A-Za-z])(?=[{_HAN_CHARS}])")
 _LATIN_TAIL = re.compile(f"{_LATIN_WORD}(?: {_LATIN_WORD})*$")
 
@@ -90,8 +91,12 @@ def split_names(text: str) -> tuple[list[str], str]:
     own: 施義芳　Kolas Yotaka is two people, 鄭天財 Sra Kacaw one, and only the roster can tell
     (pipelines/names.py identities). Upstream sometimes spills other text into the column
     (1060519070200500's billCosignatory runs on into the law's articles): reading stops there and
-    the rest is returned so the spider can report it.
+    the rest is returned so the spider can report it. A column that describes the bill's
+    sponsors as the bill page does (1050914070200200: 本院委員許毓仁等17人) names its proposer.
     """
+    described = _DESCRIBED.match(text or "")
+    if described and name_like(described.group("name")):
+        return [described.group("name")], ""
     names: list[tuple[str, int]] = []  # (name, index of its first word)
     words = _words(text)
     for i, (gap, word) in enumerate(words):
@@ -201,6 +206,10 @@ class TwLyOpendataSpider(SourceSpider):
                     "not-names",
                     f"row {i} ({bill_no}): name column runs on into other text: {(junk_p or junk_c)[:40]!r}",
                     bill_no,
+                    {
+                        "column": "billProposer" if junk_p else "billCosignatory",
+                        "text": (junk_p or junk_c)[:200],
+                    },
                 )
             yield SourceBillItem(
                 source=self.source,
