@@ -162,18 +162,18 @@ def stage_rows(
         _doubt_problem(raw_filed, "提案日期", after, problems)
         filed_on, filed_doubt = None, after
     if filed_on or filed_doubt:
-        note = "from 提案日期" + (f"; kept as published, not used: {filed_doubt}" if filed_doubt else "")
         filed = _row(
             bill_no,
             0,
             "filed",
             "",
             "field",
-            note,
+            "from 提案日期",
             prov,
             on=filed_on,
             dates=[str(raw_filed)],
-            order_on=filed_on,
+            # undated, the filing still comes first: it orders as the first sitting does
+            order_on=filed_on or first_reading_on,
             date_doubt=filed_doubt,
         )
         rows.insert(0, filed)

@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from pipelines.date_doubts import PROBLEM_KIND as DOUBT_KIND
 from pipelines.date_doubts import read_date
 from pipelines.dates import BadDate, parse_date
-from pipelines.names import clean_name, legislator_aliases, person_key
+from pipelines.names import alias_key, clean_name, legislator_aliases, person_key
 from pipelines.problems import record_problem
 from pipelines.schema import open_db
 from scrapers.items import LawHistoryItem, LegislatorItem, Provenance, SourceBillItem
@@ -238,6 +238,15 @@ class SourcePipeline:
         key = person_key(item.name_raw)
         table = self.db["legislators"]
         existing = next(table.rows_where("id = ?", [key]), None)
+        if existing is None:
+            # The same person under another middle dot (高潞‧以用‧巴魕剌 / 高潞．以用．巴魕剌) is
+            # the row already stored, not a second legislator.
+            wanted = alias_key(key)
+            existing = next(
+                (r for r in table.rows if wanted in {alias_key(a) for a in json.loads(r["aliases"] or "[]")}),
+                None,
+            )
+            key = existing["id"] if existing else key
         aliases = set(json.loads(existing["aliases"])) if existing else set()
         aliases |= legislator_aliases(item.name_raw, item.ename)
         terms = set(json.loads(existing["terms"])) if existing else set()

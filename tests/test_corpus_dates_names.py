@@ -110,3 +110,26 @@ def test_a_proposer_named_by_any_source_is_stored(corpus_crawl: tuple[Path, str]
     assert missing == []
     filled = rows(db, "SELECT DISTINCT source FROM sponsors WHERE role = 'proposer' AND source != 'lyapi'")
     assert ("opendata",) in filled
+
+
+def test_the_bill_page_shows_a_doubted_date_and_a_filled_proposer(corpus_crawl: tuple[Path, str]) -> None:
+    """Found by query, not by number: a bill whose 提案日期 follows its first reading, and a
+    legislator's bill whose proposer only another source names."""
+    from tests.test_pages import page, timeline
+
+    db = corpus_crawl[0]
+    [(late, raw)] = rows(
+        db,
+        "SELECT bill_no, filed_on_raw FROM bills WHERE filed_on_raw IS NOT NULL AND filed_on IS NULL"
+        " AND bill_no IN (SELECT bill_no FROM stages WHERE seq = 0 AND date_doubt LIKE 'after%')"
+        " ORDER BY bill_no LIMIT 1",
+    )
+    soup = page(db, f"/-/bill/{late}")
+    assert timeline(soup)[0] == ("filed", "")  # first, and undated
+    assert raw in soup.select_one(".bt-timeline p.doubt").get_text()
+    [(filled, name)] = rows(
+        db,
+        "SELECT bill_no, name_raw FROM sponsors WHERE role = 'proposer' AND source != 'lyapi'"
+        " AND kind = 'legislator' ORDER BY bill_no LIMIT 1",
+    )
+    assert name in page(db, f"/-/bill/{filled}").get_text()

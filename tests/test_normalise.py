@@ -190,6 +190,7 @@ def test_filing_date_after_the_first_reading_is_kept_raw(replay_data: ReplayData
     n = norm(replay_data, CIO_BILL, 提案日期="2016-11-01")  # its first reading was 2016-10-14
     filed = by_stage(n, "filed")
     assert (filed["on"], filed["date_doubt"]) == (None, "after the first reading on 2016-10-14")
+    assert filed["order_on"] == "2016-10-14"  # still first in the timeline
     assert n.bill["filed_on"] is None and n.bill["filed_on_raw"] == "2016-11-01"
     assert "after the first reading on 2016-10-14" in n.problems[0].message
 
