@@ -111,7 +111,8 @@ def merge_databases(target: Path, sources: list[Path]) -> dict[str, int]:
     """Upsert every row of each source database into target (created and migrated if new).
 
     Tables keyed by natural keys (bills, stages, ...) are upserted; tables keyed by an integer
-    id (fetches, problems, runs) get their rows appended. Full-text indexes follow through their
+    id (fetches, problems, runs) get their rows appended, except a problem another shard already
+    recorded (same problem_key): its `times` are added. Full-text indexes follow through their
     triggers. Returns rows read per table."""
     from pipelines.schema import open_db
 
@@ -142,8 +143,17 @@ def merge_databases(target: Path, sources: list[Path]) -> dict[str, int]:
                     names = ", ".join(f'"{c}"' for c in cols)
                     # an id-keyed row is appended, unless a unique key (a disagreement's readings) has it
                     verb = "INSERT OR IGNORE" if pks == ["id"] or not pks else "INSERT OR REPLACE"
+                    merge = ""
+                    if table == "problems" and "problem_key" in cols:
+                        # One row per problem (pipelines/problems.py): seen by two shards, counted.
+                        verb = "INSERT"
+                        merge = (
+                            " WHERE true ON CONFLICT(problem_key) DO UPDATE SET"
+                            " times = coalesce(problems.times, 1) + coalesce(excluded.times, 1),"
+                            " last_seen_at = max(problems.last_seen_at, excluded.last_seen_at)"
+                        )
                     cursor = conn.execute(
-                        f'{verb} INTO main."{table}" ({names}) SELECT {names} FROM src."{table}"'
+                        f'{verb} INTO main."{table}" ({names}) SELECT {names} FROM src."{table}"{merge}'
                     )
                     copied[table] = copied.get(table, 0) + max(cursor.rowcount, 0)
         finally:

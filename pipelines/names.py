@@ -3,16 +3,23 @@
 The same legislator appears as 鄭天財 (open data) and 鄭天財Sra．Kacaw (misq, LYAPI); open data
 pads names with U+3000. The key is the leading Han run when there is one, else the Latin name.
 Issue 3 extends this with the legislator lists; until then this keeps 1051006070201100's 19
-cosponsors as 19 people.
+cosponsors as 19 people. Issue 10: names are matched to the rosters whatever the middle dot
+(高潞‧以用‧巴魕剌 in dataset 20, 高潞．以用．巴魕剌 in the roster), the spacing (Kolas　　Yotaka)
+or the case (kolas Yotaka), and a Han name glued to another's Latin one (黃偉哲Kolas Yotaka)
+is two people when the roster knows both.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 
 _SPACES = re.compile(r"\s+")
-_HAN_RUN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·．.]+")
+_DOTS = "‧．·•・."  # U+2027, U+FF0E, U+00B7, U+2022, U+30FB, ASCII: all seen or plausible
+_HAN_RUN = re.compile(f"^[\u3400-\u9fff\uf900-\ufaff{_DOTS}]+")
+_FOLD = re.compile(f"[\\s{_DOTS}]+")
+_GLUED = re.compile(f"^(?P<han>[\u3400-\u9fff\uf900-\ufaff{_DOTS}]+?)[{_DOTS}\\s]*(?P<latin>[A-Za-z].*)$")
 _CAUCUS = re.compile(r"黨團$")
 _GOVERNMENT = re.compile(r"^(行政院|司法院|考試院|監察院)")
 
@@ -27,7 +34,7 @@ def person_key(raw: str) -> str:
     name = clean_name(raw)
     han = _HAN_RUN.match(name)
     if han:
-        return han.group(0).rstrip("·．.")
+        return han.group(0).rstrip(_DOTS)
     return unicodedata.normalize("NFKC", name)
 
 
@@ -63,5 +70,34 @@ def legislator_aliases(raw: str, ename: str = "") -> set[str]:
 
 
 def alias_key(raw: str) -> str:
-    """What an alias index is looked up by: whitespace gone, full-width Latin folded."""
-    return unicodedata.normalize("NFKC", clean_name(raw))
+    """What an alias index is looked up by: whitespace and middle dots gone, full-width Latin
+    folded, case folded: 高潞‧以用‧巴魕剌 == 高潞．以用．巴魕剌, Kolas　　Yotaka == kolas Yotaka."""
+    return _FOLD.sub("", unicodedata.normalize("NFKC", raw or "")).casefold()
+
+
+def name_parts(raw: str) -> list[str]:
+    """'黃偉哲Kolas Yotaka' -> ['黃偉哲', 'Kolas Yotaka']; a name without both parts -> [name]."""
+    name = (raw or "").strip()
+    glued = _GLUED.match(name)
+    if not glued:
+        return [name] if name else []
+    return [glued.group("han").rstrip(_DOTS), glued.group("latin").strip()]
+
+
+def identities(raw: str, index: Mapping[str, str]) -> list[str]:
+    """The people a published name stands for, as roster ids where the roster (`index`:
+    alias_key -> id) knows them. One spelling of one legislator is one id; a Han part and a Latin
+    part the roster gives to two people are two (1070329070200800: 黃偉哲Kolas Yotaka); a name
+    the roster does not know is its person_key."""
+    found = index.get(alias_key(raw))
+    if found:
+        return [found]
+    parts = name_parts(raw)
+    if len(parts) == 2:
+        han, latin = (index.get(alias_key(p)) for p in parts)
+        if han and latin:
+            return list(dict.fromkeys([han, latin]))
+        if han:
+            return [han]  # 鄭天財Sra．Kacaw when the roster knows 鄭天財 only
+    key = person_key(raw)
+    return [index.get(alias_key(key)) or key]

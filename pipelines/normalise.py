@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pipelines.date_doubts import PROBLEM_KIND as DOUBT_KIND
+from pipelines.date_doubts import filed_after_first_reading, read_date
 from pipelines.dates import BadDate, parse_date
 from pipelines.names import clean_name, person_key, sponsor_kind
 from pipelines.stage_machine import (
@@ -92,27 +94,39 @@ def flow_entries(record: dict[str, Any], problems: list[Problem]) -> list[dict[s
     return [e for e in flow if isinstance(e, dict)]
 
 
-def stage_rows(
-    bill_no: str, record: dict[str, Any], prov: dict[str, str], problems: list[Problem]
-) -> list[dict[str, Any]]:
-    """One row per 議案流程 entry, in published order, plus a filing row from 提案日期."""
-    rows: list[dict[str, Any]] = []
-    filed_on = safe_date(record.get("提案日期"), "提案日期", problems)
-    if filed_on:
-        rows.append(
-            _row(
-                bill_no,
-                0,
-                "filed",
-                "",
-                "field",
-                "from 提案日期",
-                prov,
-                on=filed_on,
-                dates=[str(record.get("提案日期"))],
-                order_on=filed_on,
-            )
+def doubted(raw: Any, where: str, term: int | None, problems: list[Problem]) -> tuple[str | None, str | None]:
+    """(ISO day, doubt) of one published date; a doubted one is recorded as a problem, once."""
+    day, doubt = read_date(raw, term)
+    if doubt:
+        _doubt_problem(raw, where, doubt, problems)
+    return day, doubt
+
+
+def _doubt_problem(raw: Any, where: str, doubt: str, problems: list[Problem]) -> None:
+    problems.append(
+        Problem(
+            DOUBT_KIND,
+            f"{where}: {str(raw)!r} kept as published, not used as a date: {doubt}",
+            {"field": where, "value": raw, "doubt": doubt},
         )
+    )
+
+
+def stage_rows(
+    bill_no: str,
+    record: dict[str, Any],
+    prov: dict[str, str],
+    problems: list[Problem],
+    term: int | None = None,
+) -> list[dict[str, Any]]:
+    """One row per 議案流程 entry, in published order, plus a filing row from 提案日期.
+
+    A doubted date (pipelines/date_doubts.py) stays in the row's `dates` as published; `on` is
+    NULL and `date_doubt` says why: 2016-00-00, a day outside the bill's term, a 提案日期 after
+    the first 議案流程 entry (1050226070202600 was filed, per its PDF, after its 三讀)."""
+    rows: list[dict[str, Any]] = []
+    raw_filed = record.get("提案日期")
+    filed_on, filed_doubt = doubted(raw_filed, "提案日期", term, problems)
     entries = flow_entries(record, problems)
     for i, entry in enumerate(entries, start=1):
         raw = str(entry.get("狀態") or "")
@@ -122,8 +136,9 @@ def stage_rows(
         raw_dates = entry.get("日期") or []
         if not isinstance(raw_dates, list):
             raw_dates = [raw_dates]
-        dates = [safe_date(d, f"議案流程[{i}].日期", problems) for d in raw_dates]
-        known = [d for d in dates if d]
+        read = [doubted(d, f"議案流程[{i}].日期", term, problems) for d in raw_dates]
+        known = [d for d, _ in read if d]
+        doubts = [why for _, why in read if why]
         venue = text(entry.get("院會/委員會"))
         venue_kind = "plenary" if venue == "院會" else ("committee" if venue else "")
         committee = venue if venue_kind == "committee" else (committee_in_status(raw) or "")
@@ -145,11 +160,37 @@ def stage_rows(
                 dates=raw_dates,
                 on=known[0] if known else None,
                 second_on=known[1] if len(known) > 1 else None,
+                date_doubt="; ".join(doubts) or None,
             )
         )
+    first_reading_on = min((r["on"] for r in rows if r["on"]), default=None)
+    after = filed_after_first_reading(filed_on, first_reading_on)
+    if after:
+        _doubt_problem(raw_filed, "提案日期", after, problems)
+        filed_on, filed_doubt = None, after
+    if filed_on or filed_doubt:
+        filed = _row(
+            bill_no,
+            0,
+            "filed",
+            "",
+            "field",
+            "from 提案日期",
+            prov,
+            on=filed_on,
+            dates=[str(raw_filed)],
+            # undated, the filing still comes first: it orders as the first sitting does
+            order_on=filed_on or first_reading_on,
+            date_doubt=filed_doubt,
+        )
+        rows.insert(0, filed)
     _fill_order_dates(rows)
     _fill_referral_committees(rows)
     return rows
+
+
+def _filing_doubted(rows: list[dict[str, Any]]) -> bool:
+    return bool(rows and rows[0]["seq"] == 0 and rows[0]["date_doubt"])
 
 
 def _row(
@@ -294,7 +335,7 @@ def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
         or capture_stamp(item.provenance.captured_at)
         or capture_stamp(item.provenance.fetched_at)
     )
-    stages = stage_rows(bill_no, record, prov, problems)
+    stages = stage_rows(bill_no, record, prov, problems, term)
     current = apply_state_machine(bill_no, stages, term, today, prov, as_of)
     bill = {
         "bill_no": bill_no,
@@ -308,6 +349,8 @@ def normalise_bill(item: BillItem, today: date) -> NormalisedBill:
         "proposer_text": text(record.get("提案單位/提案委員")),
         "reason": text(record.get("案由")),
         "filed_on": stages[0]["on"] if stages and stages[0]["seq"] == 0 else None,
+        # the 提案日期 as published when it is doubted (pipelines/date_doubts.py), else NULL
+        "filed_on_raw": text(record.get("提案日期")) if _filing_doubted(stages) else None,
         "status_raw": clean_status(str(record.get("議案狀態") or "")),
         **current,
         "as_of": as_of,

@@ -36,8 +36,9 @@ from typing import Any
 import sqlite_utils
 
 from pipelines import corrections, history
+from pipelines.date_doubts import filing_doubt
 from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, title_key
-from pipelines.names import alias_key, person_key
+from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
 from pipelines.stage_machine import Event, capture_stamp, current_stage, stale_caveat
@@ -934,10 +935,22 @@ class Reconciler:
         for source, (names, prov) in sponsors_by_source.items():
             fields["sponsors"].append((self._reading(source, "、".join(names), prov), tuple(sorted(names))))
         updates: dict[str, Any] = {}
+        # A doubted filing date (outside the term, after the first reading) is never the fact,
+        # whichever source published it: pipelines/date_doubts.py.
+        first_flow_on = min(
+            (r["on"] for r in inputs.live() if r["origin"] == "flow" and r["on"]), default=None
+        )
         for field_name, pairs in fields.items():
             if len({key for _, key in pairs}) > 1:
                 self.disagree(bill_no, field_name, [reading for reading, _ in pairs], field_name)
-            chosen = best(field_name, [(reading["source"], reading["value"]) for reading, _ in pairs])
+            usable = [
+                (reading["source"], reading["value"])
+                for reading, _ in pairs
+                if field_name != "filed_on" or not filing_doubt(reading["value"], bill["term"], first_flow_on)
+            ]
+            chosen = best(field_name, usable)
+            if field_name == "filed_on" and chosen is None and bill["filed_on"] is not None:
+                updates["filed_on"] = None
             if chosen and field_name in ("title", "filed_on") and bill[field_name] != chosen[1]:
                 updates[field_name] = chosen[1]
         sources = sorted({"lyapi"} if primary else set()) + sorted({r["source"] for r in readings})
@@ -951,10 +964,10 @@ class Reconciler:
         """Per source: the sponsors as one identity each (legislator id when known)."""
         index = self.alias_index()
 
-        def ident(raw: str) -> str:
+        def ident(raw: str) -> list[str]:
             found = self._idents.get(raw)
             if found is None:  # ~200 legislators sponsor every bill: each spelling is keyed once a run
-                found = index.get(alias_key(raw)) or index.get(alias_key(person_key(raw))) or person_key(raw)
+                found = identities(raw, index)
                 self._idents[raw] = found
             return found
 
@@ -962,11 +975,11 @@ class Reconciler:
         rows = bill.lyapi_sponsors
         if rows:
             prov = {"source_url": rows[0]["source_url"], "fetched_at": ""}
-            out["lyapi"] = (sorted({ident(r["name_raw"]) for r in rows}), prov)
+            out["lyapi"] = (sorted({i for r in rows for i in ident(r["name_raw"])}), prov)
         for r in bill.readings:
             names = json.loads(r["proposers"] or "[]") + json.loads(r["cosponsors"] or "[]")
             if names:
-                out[r["source"]] = (sorted({ident(n) for n in names}), r)
+                out[r["source"]] = (sorted({i for n in names for i in ident(n)}), r)
         return out
 
     @staticmethod
@@ -1137,19 +1150,80 @@ class Reconciler:
             self._alias_index = index
         return self._alias_index
 
+    def fill_sponsors(self, bill_nos: list[str]) -> set[str]:
+        """A proposer named by any source is stored: a role (proposer, cosponsor) LYAPI lists
+        nobody for gets the people the best other source names (pipelines/precedence.py), with
+        that source and its URL. 1060519070202300: LYAPI's 提案人 is empty, dataset 20 names
+        陳其邁; the bills only dataset 20 knows have no LYAPI record at all. Rows from another
+        source are rebuilt from what it says now; returns the bills whose rows changed."""
+        if not bill_nos:
+            return set()
+        marks = _marks(bill_nos)
+        stored: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in self.db.execute(
+            "SELECT bill_no, role, seq, name_raw, source, source_url FROM sponsors"
+            f" WHERE bill_no IN ({marks}) ORDER BY bill_no, role, seq",
+            bill_nos,
+        ):
+            stored[row[0]].append(tuple(row))
+        readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.db.query(
+            "SELECT bill_no, source, source_url, proposers, cosponsors FROM source_bills"
+            f" WHERE bill_no IN ({marks}) ORDER BY bill_no, source, source_key",
+            bill_nos,
+        ):
+            readings[row["bill_no"]].append(row)
+        changed = set()
+        for bill_no in bill_nos:
+            rows = stored.get(bill_no, [])
+            lyapi_roles = {r[1] for r in rows if r[4] == "lyapi"}
+            want: list[tuple[Any, ...]] = []
+            for role, column in (("proposer", "proposers"), ("cosponsor", "cosponsors")):
+                if role in lyapi_roles:
+                    continue
+                named = [(r["source"], r) for r in readings.get(bill_no, []) if json.loads(r[column] or "[]")]
+                chosen = best("sponsors", named)
+                if chosen:
+                    names = json.loads(chosen[1][column])
+                    want += [
+                        (bill_no, role, i, n, chosen[0], chosen[1]["source_url"]) for i, n in enumerate(names)
+                    ]
+            want.sort(key=lambda r: (r[1], r[2]))
+            have = [r for r in rows if r[4] != "lyapi"]
+            if have == want:
+                continue
+            self.db.conn.execute("DELETE FROM sponsors WHERE bill_no = ? AND source != 'lyapi'", [bill_no])
+            self.db.conn.executemany(
+                "INSERT INTO sponsors (bill_no, role, seq, name_raw, name, kind, source, source_url)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (b, role, i, n, person_key(n), sponsor_kind(n), src, url)
+                    for b, role, i, n, src, url in want
+                ],
+            )
+            self.counts["sponsors_filled"] += len(want)
+            changed.add(bill_no)
+        return changed
+
     def link_sponsors(self, bill_nos: list[str]) -> set[str]:
-        """Link these bills' sponsors to `legislators`; returns the bills whose sponsors changed."""
+        """Link these bills' sponsors to `legislators`; returns the bills whose sponsors changed.
+        First fills the roles LYAPI names nobody for from the other sources (fill_sponsors)."""
+        filled = self.fill_sponsors(bill_nos)
+        return filled | self._link_sponsors(bill_nos)
+
+    def _link_sponsors(self, bill_nos: list[str]) -> set[str]:
         index = self.alias_index()
         if not index or not bill_nos:
             return set()
+        ids = set(index.values())
         updates = []
         for row in self.db.query(
             f"SELECT bill_no, role, seq, name_raw, name, legislator_id FROM sponsors "
             f"WHERE kind = 'legislator' AND bill_no IN ({_marks(bill_nos)})",
             bill_nos,
         ):
-            found = index.get(alias_key(row["name_raw"])) or index.get(alias_key(person_key(row["name_raw"])))
-            if found and (row["legislator_id"] != found or row["name"] != found):
+            found = identities(row["name_raw"], index)[0]
+            if found in ids and (row["legislator_id"] != found or row["name"] != found):
                 updates.append((found, found, row["bill_no"], row["role"], row["seq"]))
         if not updates:
             return set()

@@ -195,6 +195,7 @@ import pipelines.schema_sources  # noqa: E402,F401
 # After the sets whose tables it adds columns to.
 import pipelines.schema_corrections  # noqa: E402,F401  (issue 10: the corrections file as a table)
 import pipelines.schema_evidence  # noqa: E402,F401  (issue 10: evidence, data age, link kinds)
+import pipelines.schema_problems  # noqa: E402,F401  (issue 10: a problem's identity without its URL's origin)
 
 # isort: split
 # Last: issue 6's triggers and indexes serve tables the sets above create.

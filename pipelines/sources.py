@@ -16,8 +16,10 @@ from typing import Any
 import sqlite_utils
 from scrapy.crawler import Crawler
 
+from pipelines.date_doubts import PROBLEM_KIND as DOUBT_KIND
+from pipelines.date_doubts import read_date
 from pipelines.dates import BadDate, parse_date
-from pipelines.names import clean_name, legislator_aliases, person_key
+from pipelines.names import alias_key, clean_name, legislator_aliases, person_key
 from pipelines.problems import record_problem
 from pipelines.schema import open_db
 from scrapers.items import LawHistoryItem, LegislatorItem, Provenance, SourceBillItem
@@ -44,21 +46,39 @@ def record_hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def source_bill_rows(item: SourceBillItem) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
-    """(source_bills row, source_stages rows, problems) for one item; pure."""
-    problems: list[str] = []
+def source_bill_rows(
+    item: SourceBillItem,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[str, str]]]:
+    """(source_bills row, source_stages rows, (kind, message) problems) for one item; pure.
+
+    A doubted date (2016-00-00, a day outside the bill's term: pipelines/date_doubts.py) is not
+    used; its raw text stays in `record` and a `doubtful-date` problem says which and why."""
+    problems: list[tuple[str, str]] = []
     status = clean_status(item.status_raw)
+    term = int(item.term) if str(item.term).strip().isdigit() else None
+
+    def sound(raw: Any, where: str) -> str | None:
+        on, doubt = read_date(raw, term)
+        if doubt:
+            problems.append(
+                (
+                    DOUBT_KIND,
+                    f"{item.source} {where}: {str(raw).strip()!r} kept as published, not used: {doubt}",
+                )
+            )
+        return on
+
     bill = {
         "source": item.source,
         "source_key": item.key,
         "bill_no": item.bill_no,
-        "term": int(item.term) if str(item.term).strip().isdigit() else None,
+        "term": term,
         "proposal_no": item.proposal_no.strip(),
         "title": item.title.strip(),
         "status_raw": status,
         "status_stage": classify(status) if status else "",
-        "status_on": day(item.status_on_raw),
-        "filed_on": day(item.filed_on_raw),
+        "status_on": sound(item.status_on_raw, "status date"),
+        "filed_on": sound(item.filed_on_raw, "提案日期"),
         "proposers": json.dumps([n for n in item.proposers if clean_name(n)], ensure_ascii=False),
         "cosponsors": json.dumps([n for n in item.cosponsors if clean_name(n)], ensure_ascii=False),
         "related": json.dumps(item.related, ensure_ascii=False),
@@ -73,9 +93,9 @@ def source_bill_rows(item: SourceBillItem) -> tuple[dict[str, Any], list[dict[st
     stages = []
     for seq, entry in enumerate(item.flow, start=1):
         raw = clean_status(str(entry.get("status_raw") or ""))
-        dates = [d for d in (day(x) for x in entry.get("dates") or []) if d]
+        dates = [d for d in (sound(x, f"flow entry {seq}") for x in entry.get("dates") or []) if d]
         if raw and classify(raw) == "unknown":
-            problems.append(f"unmapped status {raw!r} in {item.source} flow entry {seq}")
+            problems.append(("unknown-stage", f"unmapped status {raw!r} in {item.source} flow entry {seq}"))
         stages.append(
             {
                 "source": item.source,
@@ -151,8 +171,8 @@ class SourcePipeline:
     def store_source_bill(self, item: SourceBillItem) -> None:
         assert self.db is not None
         bill, stages, problems = source_bill_rows(item)
-        for message in problems:
-            self.record_problem(item, "unknown-stage", message)
+        for kind, message in problems:
+            self.record_problem(item, kind, message)
         table = self.db["source_bills"]
         existing = next(table.rows_where("source = ? AND source_key = ?", [item.source, item.key]), None)
         if existing and existing["record_sha256"] == bill["record_sha256"]:
@@ -222,6 +242,15 @@ class SourcePipeline:
         key = person_key(item.name_raw)
         table = self.db["legislators"]
         existing = next(table.rows_where("id = ?", [key]), None)
+        if existing is None:
+            # The same person under another middle dot (高潞‧以用‧巴魕剌 / 高潞．以用．巴魕剌) is
+            # the row already stored, not a second legislator.
+            wanted = alias_key(key)
+            existing = next(
+                (r for r in table.rows if wanted in {alias_key(a) for a in json.loads(r["aliases"] or "[]")}),
+                None,
+            )
+            key = existing["id"] if existing else key
         aliases = set(json.loads(existing["aliases"])) if existing else set()
         aliases |= legislator_aliases(item.name_raw, item.ename)
         terms = set(json.loads(existing["terms"])) if existing else set()

@@ -17,6 +17,7 @@ import sqlite_utils
 from pipelines.articles import article_rows
 from pipelines.history import BillState, diff
 from pipelines.normalise import NormalisedBill, normalise_bill
+from pipelines.problems import problem_key
 from pipelines.search_keys import search_rows
 from pipelines.store import StorePipeline
 from pipelines.validate import wrong_types
@@ -124,15 +125,13 @@ def record_problem(
     detail: dict[str, Any] | None = None,
 ) -> None:
     now = utc_now()
-    seen = next(
-        db["problems"].rows_where(
-            "spider = ? AND kind = ? AND message = ? AND url = ? AND bill_no IS ?",
-            [spider, kind, message, url, bill_no],
-        ),
-        None,
-    )
+    key = problem_key(spider, kind, message, url, bill_no)
+    seen = next(db["problems"].rows_where("problem_key = ?", [key]), None)
     if seen is not None:
-        db["problems"].update(seen["id"], {"last_seen_at": now, "times": (seen["times"] or 1) + 1})
+        db["problems"].update(
+            seen["id"],
+            {"last_seen_at": now, "times": (seen["times"] or 1) + 1, "url": url, "message": message},
+        )
         return
     db["problems"].insert(
         {
@@ -145,6 +144,7 @@ def record_problem(
             "detail": json.dumps(detail or {}, ensure_ascii=False),
             "last_seen_at": now,
             "times": 1,
+            "problem_key": key,
         }
     )
 

@@ -101,3 +101,10 @@ def test_merge_is_idempotent_upserts(tmp_path: Path, crawled_db: Path):
     merge_databases(target, [crawled_db])
     merge_databases(target, [crawled_db])
     assert counts(target) == counts(crawled_db)
+    with sqlite3.connect(target) as merged, sqlite3.connect(crawled_db) as crawled:
+        query = "SELECT count(*), sum(times) FROM problems"
+        (rows, times), (their_rows, their_times) = (
+            merged.execute(query).fetchone(),
+            crawled.execute(query).fetchone(),
+        )
+    assert their_rows > 0 and (rows, times) == (their_rows, 2 * their_times)  # one row each, seen twice

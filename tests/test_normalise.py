@@ -171,10 +171,61 @@ def test_record_without_flow_is_a_problem(replay_data: ReplayData) -> None:
 
 def test_bad_date_is_a_problem_not_a_crash(replay_data: ReplayData) -> None:
     n = norm(replay_data, CIO_BILL, 提案日期="1050230", 資料抓取時間=FRESH)
-    assert [p.kind for p in n.problems] == ["bad-date"]
+    assert [p.kind for p in n.problems] == ["doubtful-date"]
     assert "1050230" in n.problems[0].message
-    assert n.bill["filed_on"] is None and "filed" not in [r["stage"] for r in n.stages]
+    filed = by_stage(n, "filed")  # kept as published, not used as a date
+    assert (filed["on"], json.loads(filed["dates"]), filed["date_doubt"]) == (
+        None,
+        ["1050230"],
+        "impossible date 1050230",
+    )
+    assert (n.bill["filed_on"], n.bill["filed_on_raw"]) == (None, "1050230")
     assert n.bill["current_stage"] == "expired"  # the rest of the bill survives
+
+
+def test_pdf_date_naming_no_month_is_kept_raw(replay_data: ReplayData) -> None:
+    n = norm(replay_data, CIO_BILL, 提案日期="2016-00-00")  # the PDFs' published_date
+    assert by_stage(n, "filed")["date_doubt"] == "impossible date 2016-00-00"
+    assert n.bill["filed_on_raw"] == "2016-00-00" and n.bill["filed_on"] is None
+    assert n.problems[0].detail == {
+        "field": "提案日期",
+        "value": "2016-00-00",
+        "doubt": "impossible date 2016-00-00",
+    }
+
+
+@pytest.mark.parametrize("raw", ["2014-02-15", "2962-12-16"])
+def test_filing_date_outside_the_term_is_kept_raw(replay_data: ReplayData, raw: str) -> None:
+    n = norm(replay_data, CIO_BILL, 提案日期=raw)  # 1051226070100100 was "filed" on 2014-02-15
+    assert by_stage(n, "filed")["date_doubt"] == "outside term 9 (2016-02-01..2020-01-31)"
+    assert (n.bill["filed_on"], n.bill["filed_on_raw"]) == (None, raw)
+    assert [p.kind for p in n.problems] == ["doubtful-date"]
+
+
+def test_filing_date_after_the_first_reading_is_kept_raw(replay_data: ReplayData) -> None:
+    n = norm(replay_data, CIO_BILL, 提案日期="2016-11-01")  # its first reading was 2016-10-14
+    filed = by_stage(n, "filed")
+    assert (filed["on"], filed["date_doubt"]) == (None, "after the first reading on 2016-10-14")
+    assert filed["order_on"] == "2016-10-14"  # still first in the timeline
+    assert n.bill["filed_on"] is None and n.bill["filed_on_raw"] == "2016-11-01"
+    assert "after the first reading on 2016-10-14" in n.problems[0].message
+
+
+def test_flow_date_outside_the_term_is_kept_raw_the_other_day_used(replay_data: ReplayData) -> None:
+    record = copy.deepcopy(replay_data.bills[CIO_BILL])
+    record["議案流程"][0]["日期"] = ["2962-10-14", "2016-10-18"]
+    n = normalise_bill(item(CIO_BILL, record), TODAY)
+    first = n.stages[1]
+    assert json.loads(first["dates"]) == ["2962-10-14", "2016-10-18"]
+    assert (first["on"], first["second_on"]) == ("2016-10-18", None)
+    assert first["date_doubt"] == "outside term 9 (2016-02-01..2020-01-31)"
+    assert [p.kind for p in n.problems] == ["doubtful-date"]
+
+
+def test_sound_dates_have_no_doubt(replay_data: ReplayData) -> None:
+    n = norm(replay_data, CIO_BILL)
+    assert all(r["date_doubt"] is None for r in n.stages) and n.bill["filed_on_raw"] is None
+    assert n.problems == []
 
 
 def test_unknown_status_is_a_problem_and_a_stored_row(replay_data: ReplayData, tmp_path: Path) -> None:

@@ -452,13 +452,15 @@ def test_sponsors_linked_to_legislators_across_spellings(tmp_path: Path, replay_
 
 def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, samples_dir: Path) -> None:
     """SYNTHETIC flow entry: the CIO bill never passed. A copy of its record is given a 三讀 on
-    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it."""
+    2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it,
+    and made a 10th-term bill: a 9th-term bill's 2022 date is outside its term, kept raw, unused."""
     from pipelines.store_moj import store_law_text
     from scrapers.items import LawTextItem
 
     path = tmp_path / "m.db"
     cio = "1051006070201100"
     record = copy.deepcopy(replay_data.bills[cio])
+    record["屆"] = 10
     record["議案流程"].append(
         {"日期": ["2022-01-04"], "狀態": "三讀", "會期": "10-04-15", "院會/委員會": "院會"}
     )
@@ -621,3 +623,63 @@ def test_pipeline_scope_follows_the_items() -> None:
     assert pipeline.touched == {MERGED, COMPANION}
     pipeline.process_item(SourceBillItem.__new__(SourceBillItem))  # any other source: reconcile all
     assert pipeline.touched is None
+
+
+CIO = "1051006070201100"  # filed 2016-10-12, first reading 2016-10-14
+
+
+def lis_reading(filed_on_raw: str, proposers: list[str]) -> SourceBillItem:
+    return SourceBillItem(
+        source="lis",
+        key="lis-1",
+        bill_no=CIO,
+        provenance=prov("http://replay/lis/bill-1", "tw_ly_lis"),
+        term="9",
+        title="行政院組織法第六條條文修正草案",
+        filed_on_raw=filed_on_raw,
+        proposers=proposers,
+    )
+
+
+def store_cio(path: Path, data: ReplayData, **changes: Any) -> None:
+    pipeline = StorePipeline(str(path), TODAY)
+    pipeline.open_spider()
+    record = copy.deepcopy(data.bills[CIO]) | changes
+    pipeline.process_item(BillItem(CIO, record, prov(f"http://replay/v2/bills/{CIO}", "tw_ly_bills")))
+    pipeline.close_spider()
+
+
+def test_a_doubted_filing_date_of_another_source_never_becomes_filed_on(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    path = tmp_path / "d.db"
+    store_cio(path, replay_data, 提案日期="2016-10-20")  # after its first reading: kept raw
+    sources(path, lis_reading("105/10/21", []))  # lis: after the first reading too
+    run(path)
+    [bill] = rows(path, "SELECT filed_on, filed_on_raw FROM bills")
+    assert (bill["filed_on"], bill["filed_on_raw"]) == (None, "2016-10-20")
+
+
+def test_a_sound_filing_date_of_another_source_is_used(tmp_path: Path, replay_data: ReplayData) -> None:
+    path = tmp_path / "s.db"
+    store_cio(path, replay_data, 提案日期="2016-00-00")
+    sources(path, lis_reading("105/10/12", []))
+    run(path)
+    assert rows(path, "SELECT filed_on, filed_on_raw FROM bills") == [
+        {"filed_on": "2016-10-12", "filed_on_raw": "2016-00-00"}
+    ]
+
+
+def test_a_proposer_only_another_source_names_is_stored(tmp_path: Path, replay_data: ReplayData) -> None:
+    """1060519070202300's pattern: LYAPI's 提案人 is empty, another source names the proposer."""
+    path = tmp_path / "p.db"
+    store_cio(path, replay_data, 提案人=[])
+    sources(path, lis_reading("105/10/12", ["許毓仁"]))
+    run(path)
+    proposers = rows(path, "SELECT name_raw, source, source_url FROM sponsors WHERE role = 'proposer'")
+    assert proposers == [{"name_raw": "許毓仁", "source": "lis", "source_url": "http://replay/lis/bill-1"}]
+    cosponsors = rows(path, "SELECT count(*) n FROM sponsors WHERE role = 'cosponsor' AND source = 'lyapi'")
+    assert cosponsors[0]["n"] > 0  # LYAPI's own cosponsors stay as they are
+    before = rows(path, "SELECT * FROM sponsors ORDER BY role, seq")
+    assert run(path).get("sponsors_filled", 0) == 0  # a second run changes nothing
+    assert rows(path, "SELECT * FROM sponsors ORDER BY role, seq") == before

@@ -3,6 +3,7 @@ unchanged (the CSV and JSON downloads of the same row are one reading), never er
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import sqlite_utils
@@ -118,3 +119,30 @@ def test_law_history_and_versions(tmp_path: Path) -> None:
         ("修正", "2017-05-26"),
         ("公布", "2017-06-14"),
     ]
+
+
+def test_one_legislator_under_two_middle_dots_is_one_row(tmp_path: Path) -> None:
+    """Dataset 9 writes 高潞．以用．巴魕剌 (U+FF0E), other records 高潞‧以用‧巴魕剌 (U+2027)."""
+    from scrapers.items import LegislatorItem
+
+    roster = Provenance("http://x/roster", "2026-11-26T01:00:00Z", "cd" * 32, "tw_ly_opendata")
+    path = tmp_path / "l.db"
+    run(
+        path,
+        LegislatorItem(
+            "9", "高潞．以用．巴魕剌Kawlo．Iyun．Pacidal", "Kawlo．Iyun．Pacidal", "時代力量", {}, roster
+        ),
+        LegislatorItem("10", "高潞‧以用‧巴魕剌", "", "", {}, roster, source="lyapi"),
+    )
+    [row] = sqlite_utils.Database(path)["legislators"].rows
+    assert (row["id"], row["terms"]) == ("高潞．以用．巴魕剌", "[9, 10]")
+    assert "高潞‧以用‧巴魕剌" in row["aliases"]
+
+
+def test_a_doubted_source_date_is_not_used_and_is_a_problem() -> None:
+    bill, stages, problems = source_bill_rows(
+        replace(item("http://x/a"), filed_on_raw="2017-00-00", term="9")
+    )
+    assert bill["filed_on"] is None and "2017-00-00" not in (bill["filed_on"] or "")
+    assert [kind for kind, _ in problems] == ["doubtful-date"]
+    assert "impossible date 2017-00-00" in problems[0][1]

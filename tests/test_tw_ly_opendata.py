@@ -22,12 +22,43 @@ from tests.source_helpers import fetched, of, response_from, spider_for
         ("陳賴素美　吳焜裕　　", ["陳賴素美", "吳焜裕"]),  # 1051027070200900: four characters + one U+3000
         ("陳　瑩　　王榮璋　　", ["陳瑩", "王榮璋"]),  # 1060519070200500: a centred two-character name
         ("趙正宇　　Kolas Yotaka　　 吳思瑤　　", ["趙正宇", "Kolas Yotaka", "吳思瑤"]),
-        ("鄭天財　Sra．Kacaw　　林為洲", ["鄭天財 Sra．Kacaw", "林為洲"]),
+        # one person or two? only the roster can tell (pipelines/names.py identities)
+        ("鄭天財　Sra．Kacaw　　林為洲", ["鄭天財", "Sra．Kacaw", "林為洲"]),
         ("時代力量黨團　　", ["時代力量黨團"]),
+        # issue 10: the corpus' spellings of three legislators, every spacing and middle dot
+        ("吳思瑤　　Kolas　　Yotaka　　蕭美琴", ["吳思瑤", "Kolas Yotaka", "蕭美琴"]),
+        ("余宛如　　 Kolas\xa0 Yotaka \xa0 鍾佳濱", ["余宛如", "Kolas Yotaka", "鍾佳濱"]),
+        ("林為洲　　鄭天財Sra　　Kacaw", ["林為洲", "鄭天財Sra Kacaw"]),
+        ("王育敏　　 鄭天財 Sra Kacaw", ["王育敏", "鄭天財", "Sra Kacaw"]),
+        ("高潞‧以用‧巴魕剌Kawlo．Iyun．Pacidal　　", ["高潞‧以用‧巴魕剌Kawlo．Iyun．Pacidal"]),
+        (
+            "高潞．以用．巴魕剌Kawlo．Iyun．Pacidal劉建國",
+            ["高潞．以用．巴魕剌Kawlo．Iyun．Pacidal", "劉建國"],
+        ),
+        ("Kolas Yotaka\r\u3000\u3000王榮璋", ["Kolas Yotaka", "王榮璋"]),
+        ("Kolas\u3000\u3000Yotaka王榮璋", ["Kolas Yotaka", "王榮璋"]),
+        ("Kawlo．Iyun．Pacidal　　Kolas Yotaka", ["Kawlo．Iyun．Pacidal", "Kolas Yotaka"]),
+        ("kolas Yotaka、Kolas‧Yotaka", ["kolas Yotaka", "Kolas‧Yotaka"]),
+        ("黃偉哲Kolas Yotaka　　", ["黃偉哲Kolas Yotaka"]),  # two people glued: the roster splits them
+        ("\xa0\xa0\xa0\xa0\xa0", []),  # padding only
+        # the bill page's description names the proposer (1050914070200200)
+        ("本院委員許毓仁等17人", ["許毓仁"]),
+        ("本院委員Kolas Yotaka等17人", ["Kolas Yotaka"]),
     ],
 )
 def test_split_names(text: str, names: list[str]) -> None:
     assert split_names(text) == (names, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("陳明文　　民用航空法增訂第三十七條之一條文草案", "民用航空法增訂第三十七條之一條文草案"),
+        ("附錄：外國立法例 1.德國", "附錄：外國立法例 1.德國"),
+    ],
+)
+def test_what_is_not_names_is_returned(text: str, rest: str) -> None:
+    assert split_names(text)[1] == rest
 
 
 def test_name_column_running_into_law_text_is_cut_and_returned() -> None:

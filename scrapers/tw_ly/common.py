@@ -28,7 +28,14 @@ class SourceSpider(scrapy.Spider):
             meta={"check_body": {"min_bytes": min_bytes}},
         )
 
-    def problem(self, response: Response, kind: str, message: str, bill_no: str | None = None) -> ProblemItem:
+    def problem(
+        self,
+        response: Response,
+        kind: str,
+        message: str,
+        bill_no: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> ProblemItem:
         self.logger.error("%s at %s: %s", kind, response.url, message)
         return ProblemItem(
             kind=kind,
@@ -36,7 +43,7 @@ class SourceSpider(scrapy.Spider):
             url=response.url,
             spider=self.name,
             bill_no=bill_no,
-            detail={"status": response.status, "bytes": len(response.body)},
+            detail={"status": response.status, "bytes": len(response.body), **(detail or {})},
         )
 
     def on_error(self, failure: Failure) -> Iterator[Any]:

@@ -23,51 +23,99 @@ from scrapers.items import LegislatorItem, SourceBillItem
 from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.responses import BadBody, decode, fetch_item, provenance
 
-_CHUNKS = re.compile(r"[\u3000 ]{2,}|[;；,，、\r\n\t]+")
-_HAN = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
-_HAN_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·．]{1,8}$")
-_LATIN_NAME = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff·．]* ?[A-Za-z][A-Za-z·．. '\-]{0,39}$")
+_HAN_CHARS = "\u3400-\u9fff\uf900-\ufaff"
+_DOTS = "‧．·•・."  # every middle dot the rosters and the columns use (高潞‧以用 / 高潞．以用)
+_SEPARATOR = re.compile(r"[;；,，、]")
+# A word: a run without whitespace; the gap before it says how it sits in the column.
+_WORD = re.compile(r"(?P<gap>[\s]*)(?P<word>[^\s]+)")
+_HAN_PART = f"[{_HAN_CHARS}](?:[{_HAN_CHARS}{_DOTS}]*[{_HAN_CHARS}])?"
+_LATIN_WORD = f"[A-Za-z][A-Za-z'\\-{_DOTS}]*"
+_NAME = re.compile(f"^(?:{_HAN_PART})?(?:{_LATIN_WORD}(?: {_LATIN_WORD})*)?$")
+_LATIN_ONLY = re.compile(f"^{_LATIN_WORD}$")
+_SINGLE_HAN = re.compile(f"^[{_HAN_CHARS}]$")
 
 
 def name_like(text: str) -> bool:
-    """A person's or caucus's name: at most 8 Han characters (谷辣斯．尤達卡), or a Latin name
-    with an optional Han part; a law title or an article is neither."""
-    return bool(_HAN_NAME.match(text) or _LATIN_NAME.match(text) or text.endswith("黨團"))
+    """A person's or caucus's name: at most 8 Han characters with their middle dots (谷辣斯．尤達卡,
+    高潞‧以用‧巴魕剌), a Latin name (Kolas Yotaka, kolas Yotaka), or both glued (鄭天財Sra Kacaw,
+    高潞‧以用‧巴魕剌Kawlo．Iyun．Pacidal); a law title or an article is none of these."""
+    if text.endswith("黨團"):
+        return True
+    if not text or not _NAME.match(text) or text.startswith(("本院", "委員")):
+        return False  # 本院委員Kolas Yotaka等17人 (1050630070201100) describes, it names nobody
+    han = re.sub(f"[^{_HAN_CHARS}]", "", text)
+    latin = re.sub(f"[{_HAN_CHARS}]", "", text)
+    return len(han) <= 8 and len(latin) <= 40
 
 
 EXT = {"CSV": "csv", "JSON": "json"}
 
 
-def _chunk_names(chunk: str) -> list[str]:
-    """One run between double spaces: a name, a padded two-character name, or two names."""
-    parts = [p for p in chunk.split("\u3000") if p.strip()]
-    if len(parts) < 2:
-        return [chunk.strip()]
-    if all(len(p) == 1 and _HAN.match(p) for p in parts):
-        return ["".join(parts)]  # 陳　瑩: a two-character name centred in its column
-    if _HAN.match(parts[0]) and not _HAN.match(parts[1]):
-        return [" ".join(p.strip() for p in parts)]  # 鄭天財　Sra．Kacaw: one person
-    return [p.strip() for p in parts]  # 陳賴素美　吳焜裕: a four-character name, then the next
+_DESCRIBED = re.compile(r"^\s*(?:本院)?委員(?P<name>.+?)\s*等\s*\d+\s*人\s*$")
+_LATIN_THEN_HAN = re.compile(f"(?<=[A-Za-z])(?=[{_HAN_CHARS}])")
+_LATIN_TAIL = re.compile(f"{_LATIN_WORD}(?: {_LATIN_WORD})*$")
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    """(gap before, word) pairs; a separator (、 ; ，) is a gap of its own, NBSP is whitespace.
+    A name never has Han after Latin letters: Kawlo．Iyun．Pacidal劉建國 (1050707070200600) is
+    two names glued, split with an empty gap."""
+    spaced = _SEPARATOR.sub("\n", text or "")
+    out = []
+    for m in _WORD.finditer(spaced):
+        for j, word in enumerate(_LATIN_THEN_HAN.split(m.group("word"))):
+            out.append((m.group("gap") if j == 0 else "", word))
+    return out
+
+
+def _continues_latin(name: str, gap: str, word: str) -> bool:
+    """Is `word` the next Latin word of `name`? Kolas　　Yotaka and 鄭天財Sra　　Kacaw are (a one-word
+    Latin part goes on across any gap); Kawlo．Iyun．Pacidal　　Kolas Yotaka are two people."""
+    if "\n" in gap or not _LATIN_ONLY.match(word):
+        return False
+    tail = _LATIN_TAIL.search(name)
+    if not tail:
+        return False
+    one_word = not re.search(f"[ {_DOTS}]", tail.group(0))
+    return one_word or len(gap) <= 1
 
 
 def split_names(text: str) -> tuple[list[str], str]:
     """Dataset 20's name columns -> (names, the text left over when it stops being names).
 
     Names sit in five-character columns padded with U+3000: 葉宜津 + two U+3000, 陳賴素美 + one
-    (1051027070200900: 陳賴素美　吳焜裕), 陳　瑩 centred (1060519070200500), Kolas Yotaka in Latin
-    letters. Upstream sometimes spills other text into the column (1060519070200500's
-    billCosignatory runs on into the law's articles): reading stops there and the rest is returned
-    so the spider can report it.
+    (1051027070200900: 陳賴素美　吳焜裕), 陳　瑩 centred (1060519070200500). Latin names have
+    gaps of any width inside (1050526070200400: Kolas　　Yotaka; 1050202070200300: Kolas + NBSP +
+    space + Yotaka; 1070331070201200: 鄭天財Sra　　Kacaw), so Latin words after a word ending in
+    Latin letters are one name. A Han name before a Latin one across a gap stays a name of its
+    own: 施義芳　Kolas Yotaka is two people, 鄭天財 Sra Kacaw one, and only the roster can tell
+    (pipelines/names.py identities). Upstream sometimes spills other text into the column
+    (1060519070200500's billCosignatory runs on into the law's articles): reading stops there and
+    the rest is returned so the spider can report it. A column that describes the bill's
+    sponsors as the bill page does (1050914070200200: 本院委員許毓仁等17人) names its proposer.
     """
-    names: list[str] = []
-    chunks = [c.strip(" \u3000") for c in _CHUNKS.split(text or "")]
-    for chunk in (c for c in chunks if c):
-        for name in _chunk_names(chunk):
-            if not name_like(name):
-                rest = " ".join(c for c in chunks if c)
-                return names, rest[max(rest.find(chunk), 0) :]
-            names.append(name)
-    return names, ""
+    described = _DESCRIBED.match(text or "")
+    if described and name_like(described.group("name")):
+        return [described.group("name")], ""
+    names: list[tuple[str, int]] = []  # (name, index of its first word)
+    words = _words(text)
+    for i, (gap, word) in enumerate(words):
+        last = names[-1][0] if names else ""
+        if last and _continues_latin(last, gap, word):
+            names[-1] = (f"{last} {word}", names[-1][1])  # Kolas　　Yotaka, Kolas\xa0 Yotaka
+            continue
+        soft = len(gap) <= 1 and "\n" not in gap and "\r" not in gap
+        if soft and _SINGLE_HAN.match(word) and _SINGLE_HAN.match(last):
+            names[-1] = (last + word, names[-1][1])  # 陳　瑩
+            continue
+        if last and not name_like(last):
+            break
+        names.append((word, i))
+    if names and not name_like(names[-1][0]):
+        first = names.pop()[1]
+        rest = "".join(gap + word for gap, word in words[first:])
+        return [n for n, _ in names], re.sub(r"\s+", " ", rest).strip()
+    return [n for n, _ in names], ""
 
 
 def read_csv_rows(text: str) -> list[dict[str, str]]:
@@ -158,6 +206,10 @@ class TwLyOpendataSpider(SourceSpider):
                     "not-names",
                     f"row {i} ({bill_no}): name column runs on into other text: {(junk_p or junk_c)[:40]!r}",
                     bill_no,
+                    {
+                        "column": "billProposer" if junk_p else "billCosignatory",
+                        "text": (junk_p or junk_c)[:200],
+                    },
                 )
             yield SourceBillItem(
                 source=self.source,
