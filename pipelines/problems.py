@@ -54,7 +54,8 @@ def record_problem(
         if seen is not None:
             # The URL and message as last seen: where the failure can be looked at now.
             conn.execute(
-                "UPDATE problems SET last_seen_at = ?, times = ?, url = ?, message = ? WHERE id = ?",
+                "UPDATE problems SET last_seen_at = ?, times = ?, url = ?, message = ?, resolved_at = NULL "
+                "WHERE id = ?",
                 [now, (seen[1] or 1) + 1, url, message, seen[0]],
             )
             return
@@ -71,3 +72,15 @@ def record_problem(
             "problem_key": key,
         }
         insert(conn, "problems", [row])
+
+
+def resolve_problem(
+    db: sqlite_utils.Database, spider: str, kind: str, message: str, url: str, bill_no: str | None
+) -> bool:
+    """The thing that failed works now (a MOJ law whose LY law has since been stored): its row
+    is kept, marked resolved_at, and no longer current. True when there was one to resolve."""
+    key = problem_key(spider, kind, message, url, bill_no)
+    cursor = db.conn.execute(
+        "UPDATE problems SET resolved_at = ? WHERE problem_key = ? AND resolved_at IS NULL", [utc_now(), key]
+    )
+    return cursor.rowcount > 0

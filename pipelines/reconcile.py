@@ -41,7 +41,9 @@ from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_repor
 from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
+from pipelines.problems import record_problem, resolve_problem
 from pipelines.stage_machine import Event, capture_stamp, current_stage, stale_caveat
+from pipelines.store_moj import ly_law_code
 from scrapers.stages import LABELS, classify, clean_status
 from scrapers.tw_ly.responses import utc_now
 
@@ -165,6 +167,7 @@ class Reconciler:
             known = {b for (b,) in self.db.execute("select bill_no from bills")}
             self.resolve_source_bills()
             self.create_missing_bills()
+            self.link_moj_laws()
             self.link_merged_reviews()
             stored = {b for (b,) in self.db.execute("select bill_no from bills")}
             created = stored - known
@@ -208,7 +211,8 @@ class Reconciler:
             gone[row["bill_no"]].append(row)
         readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in self.db.query(
-            f"SELECT * FROM source_bills WHERE bill_no IN ({marks}) ORDER BY bill_no, rowid", chunk
+            f"SELECT * FROM source_bills WHERE bill_no IN ({marks}) ORDER BY bill_no, source, source_key",
+            chunk,
         ):
             readings[row["bill_no"]].append(row)
         events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -329,7 +333,7 @@ class Reconciler:
     def create_missing_bills(self) -> None:
         rows = self.db.query(
             "SELECT * FROM source_bills WHERE bill_no IS NOT NULL AND bill_no != '' "
-            "AND bill_no NOT IN (SELECT bill_no FROM bills)"
+            "AND bill_no NOT IN (SELECT bill_no FROM bills) ORDER BY bill_no, source, source_key"
         )
         by_bill: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -354,6 +358,39 @@ class Reconciler:
                 }
             )
             self.counts["bills_created"] += 1
+
+    def link_moj_laws(self) -> None:
+        """MOJ versions and articles (keyed by pcode) linked to the LY law of the same name, here
+        and not when they are stored: the MOJ crawl may run before the LY laws it names arrive.
+        A name no LY law has is one `unmatched-law` problem."""
+        if not self.db["law_versions"].exists():
+            return
+        pending = list(
+            self.db.query(
+                "SELECT pcode, law_name, min(source_url) AS source_url FROM law_versions "
+                "WHERE law_code IS NULL GROUP BY pcode, law_name ORDER BY pcode"
+            )
+        )
+        for row in pending:
+            code = ly_law_code(self.db, row["law_name"])
+            problem = (
+                "reconcile",
+                "unmatched-law",
+                f"no LY law named {row['law_name']!r} for MOJ {row['pcode']}",
+                row["source_url"],
+                None,
+            )
+            if code is None:
+                record_problem(self.db, *problem)
+                continue
+            resolve_problem(self.db, *problem)
+            self.db["laws"].update(code, {"moj_pcode": row["pcode"]})
+            for table in ("law_versions", "law_articles"):
+                self.db.execute(
+                    f"UPDATE {table} SET law_code = ? WHERE pcode = ? AND law_code IS NULL",
+                    [code, row["pcode"]],
+                )
+            self.counts["moj_laws_linked"] += 1
 
     # --- 3 ----------------------------------------------------------------------------------
 

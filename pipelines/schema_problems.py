@@ -35,3 +35,10 @@ def i10_problem_key(db: sqlite_utils.Database) -> None:
         )
         db.execute("DELETE FROM problems WHERE id = ?", [pid])
     db["problems"].create_index(["problem_key"], index_name="idx_problems_key", unique=True)
+
+
+@migrations()
+def i10_problem_resolved(db: sqlite_utils.Database) -> None:
+    """problems.resolved_at: a condition that no longer holds (an MOJ law linked once its LY law
+    arrived) is kept as history, not shown as a current problem."""
+    db["problems"].add_column("resolved_at", str)

@@ -177,9 +177,22 @@ class SourcePipeline:
         existing = next(table.rows_where("source = ? AND source_key = ?", [item.source, item.key]), None)
         if existing and existing["record_sha256"] == bill["record_sha256"]:
             self.counts["source_noop"] += 1
+            updates = {}
             if (existing.get("captured_at") or "") < bill["captured_at"]:
                 # Same facts, newer capture: the data is younger, which decides expiry.
-                table.update((item.source, item.key), {"captured_at": bill["captured_at"]})
+                updates["captured_at"] = bill["captured_at"]
+            if bill["source_url"] < (existing["source_url"] or ""):
+                # The same reading from two downloads (dataset 20's CSV and JSON): the one named
+                # is the first URL, not the first to arrive, so the database does not depend on
+                # which response came back first.
+                updates |= {k: bill[k] for k in ("source_url", "fetched_at", "content_sha256")}
+                self.db.execute(
+                    "UPDATE source_stages SET source_url = ?, fetched_at = ?, content_sha256 = ? "
+                    "WHERE source = ? AND source_key = ?",
+                    [bill["source_url"], bill["fetched_at"], bill["content_sha256"], item.source, item.key],
+                )
+            if updates:
+                table.update((item.source, item.key), updates)
             return
         now = utc_now()
         bill["first_seen_at"] = existing["first_seen_at"] if existing else now

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.moj import BadLawRecord, read_law
+from pipelines.moj import BadLawRecord, LawVersion, read_law
 from scrapers.items import LawTextItem
 
 
@@ -30,13 +30,33 @@ def store_law_text(db: sqlite_utils.Database, item: LawTextItem) -> list[tuple[s
         "content_sha256": item.provenance.content_sha256,
     }
     problems = []
+    # Linked now when the LY law is stored; else reconcile links it once it is (or says it cannot).
     code = ly_law_code(db, law.name)
-    if code is None:
-        problems.append(("unmatched-law", f"no LY law named {law.name!r} for MOJ {law.pcode}"))
-    else:
+    if code is not None:
         db["laws"].update(code, {"moj_pcode": law.pcode})
     if not law.modified_on:
         problems.append(("bad-date", f"{law.pcode}: no modification date; articles not stored"))
+    # Two exports of one law (the split JSON and a dated tag) carry the same 沿革: the row names
+    # the first URL, not the last to arrive, so the database does not depend on their order.
+    stored = {
+        r["seq"]: r
+        for r in db.query(
+            "select seq, source_url, promulgated_on, action, scope, text_raw from law_versions"
+            " where pcode = ?",
+            [law.pcode],
+        )
+    }
+
+    def kept(v: LawVersion) -> bool:
+        """True when the stored row says the same from a URL that sorts first."""
+        row = stored.get(v.seq)
+        said = (v.promulgated_on, v.action, v.scope, v.text_raw)
+        same = (
+            row is not None and (row["promulgated_on"], row["action"], row["scope"], row["text_raw"]) == said
+        )
+        return same and row["source_url"] < prov["source_url"]
+
+    versions = [v for v in law.versions if not kept(v)]
     with db.atomic():
         db["law_versions"].upsert_all(
             [
@@ -51,7 +71,7 @@ def store_law_text(db: sqlite_utils.Database, item: LawTextItem) -> list[tuple[s
                     "text_raw": v.text_raw,
                     **prov,
                 }
-                for v in law.versions
+                for v in versions
             ],
             pk=("pcode", "seq"),
         )
