@@ -30,8 +30,9 @@ from pipelines.evidence import (
     PROMULGATION_KINDS,
     SLUGS,
 )
+from pipelines.merged_reviews import report_filed_on
 from pipelines.names import alias_key
-from pipelines.stage_machine import TERM_ENDS
+from pipelines.stage_machine import TERM_ENDS, taipei_day
 
 EXAMPLES = 5
 PASSED = ("third-reading", "promulgated")
@@ -109,15 +110,8 @@ def iso_day(text: Any) -> date | None:
     if not isinstance(text, str) or len(text) < 10:
         return None
     try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def report_filed_on(report_no: str) -> str | None:
-    """A report billNo's first 7 digits are the ROC day it was filed: 1051122... -> 2016-11-22."""
-    try:
-        return date(int(report_no[:3]) + 1911, int(report_no[3:5]), int(report_no[5:7])).isoformat()
+        # a timestamp's day is its Asia/Taipei day, as the term's end is a Taipei day
+        return date.fromisoformat(taipei_day(text) if len(text) > 10 else text)
     except ValueError:
         return None
 
@@ -590,6 +584,10 @@ def info_tables(db: sqlite_utils.Database, today: date) -> dict[str, list[tuple[
                     if as_of.isoformat() > end
                     else "data from before the term's end"
                 ] += 1
+        elif stage not in SETTLED_STAGES and (end := term_end(bill["term"])) and end < today.isoformat():
+            # not expired: the term is over but the data is not newer than its end ("as of")
+            as_of = iso_day(bill.get("as_of"))
+            by_age[f"not expired, kept at its last stage as of {as_of or 'an unknown day'}"] += 1
     q = db.execute
     return {
         "totals": totals,

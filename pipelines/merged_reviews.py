@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pipelines.names import alias_key, person_key
@@ -46,6 +47,17 @@ _BILL_SPONSOR = re.compile(
 def is_report(bill_no: str) -> bool:
     """1050926070300100 -> True: digits 8-11 are 0703 (委員會審查報告)."""
     return len(bill_no) >= 11 and bill_no[7:11] == REPORT_MARK
+
+
+def report_filed_on(bill_no: str) -> str | None:
+    """The day a 16-digit billNo was filed: its first 7 digits are the ROC date (1051122... ->
+    2016-11-22). A report's 三讀 cannot precede it."""
+    if len(bill_no) != 16 or not bill_no[:7].isdigit():
+        return None
+    try:
+        return date(int(bill_no[:3]) + 1911, int(bill_no[3:5]), int(bill_no[5:7])).isoformat()
+    except ValueError:
+        return None
 
 
 def filed_key(bill_no: str) -> str:

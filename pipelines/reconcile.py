@@ -37,7 +37,7 @@ import sqlite_utils
 
 from pipelines import corrections, history
 from pipelines.date_doubts import filing_doubt
-from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, title_key
+from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, report_filed_on, title_key
 from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
@@ -67,17 +67,6 @@ SAME_STATE: dict[str, str] = {"first-reading": "referred", "committee-listed": "
 
 def state_key(slug: str) -> str:
     return SAME_STATE.get(slug, slug)
-
-
-def report_filed_on(bill_no: str) -> str | None:
-    """The day a 16-digit billNo was filed: its first 7 digits are the ROC date (1051122... ->
-    2016-11-22). A report's 三讀 cannot precede it."""
-    if len(bill_no) != 16 or not bill_no[:7].isdigit():
-        return None
-    try:
-        return date(int(bill_no[:3]) + 1911, int(bill_no[3:5]), int(bill_no[5:7])).isoformat()
-    except ValueError:
-        return None
 
 
 def readings_sha(readings: list[dict[str, Any]]) -> str:

@@ -454,7 +454,10 @@ def test_info_tables_count_passes_expiries_and_links(clean: sqlite_utils.Databas
         "third-reading: report": 1,
         "promulgated: law-version": 1,
     }
-    assert dict(info["expiries by data age"]) == {"data newer than the term's end": 1}
+    assert dict(info["expiries by data age"]) == {
+        "data newer than the term's end": 1,
+        "not expired, kept at its last stage as of 2018-11-01": 1,  # the stale bill, said "as of"
+    }
     assert dict(info["links by kind"]) == {"related": 1, "candidate": 1}
     assert dict(info["totals"])["bills"] == 6
 

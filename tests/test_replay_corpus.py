@@ -73,7 +73,7 @@ def test_a_proposal_without_bill_page_is_a_dataset20_row(
     assert status == 404
     status, body, headers = route(data, "/odw/usageFile.action", [("id", "20"), ("type", "CSV")])
     assert status == 200 and lone in body.decode("utf-8-sig")
-    assert headers["Last-Modified"] == "Thu, 01 Nov 2018 00:00:00 GMT"
+    assert headers["Last-Modified"] == "Wed, 31 Oct 2018 16:00:00 GMT"  # 2018-11-01 00:00 in Taipei
 
 
 def test_an_undated_corpus_is_refused_by_name(tmp_path: Path, corpus_dir: Path) -> None:

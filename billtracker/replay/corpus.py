@@ -53,7 +53,7 @@ class Corpus:
 
     @property
     def captured_at(self) -> str:
-        """資料抓取時間 of every derived record: the end of the capture day in Taipei."""
+        """資料抓取時間 of every derived record: the start of the capture day in Taipei."""
         return f"{self.captured_on}T00:00:00+08:00"
 
 

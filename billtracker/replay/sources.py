@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from billtracker.paths import REPO_ROOT
 
@@ -93,12 +94,16 @@ def dataset20_json(data: ReplayData) -> bytes:
 # When the recorded files were captured (samples/PROVENANCE.md): a replayed response says so in
 # its Last-Modified, so a spider dates what it read by the data's age, not by the replay's clock
 # (lis 進度 of 2018-09-06 fetched today must not make a 9th-term bill look checked after 2020).
+TAIPEI = ZoneInfo("Asia/Taipei")
 LIS_BILLS_CAPTURED = "2018-09-06"  # thewayiam/twly_fileHandler HEAD
 LEGISLATORS_CAPTURED = "2018-10-30"  # ronnywang/ly.gov.tw data/legislator.csv last change
 
 
 def dated(content_type: str, captured: str) -> dict[str, str]:
-    stamp = format_datetime(datetime.fromisoformat(captured).replace(tzinfo=UTC), usegmt=True)
+    """Last-Modified at the start of the capture day in Taipei, as the derived records'
+    資料抓取時間 ("2018-11-01T00:00:00+08:00") say."""
+    moment = datetime.fromisoformat(captured).replace(tzinfo=TAIPEI).astimezone(UTC)
+    stamp = format_datetime(moment, usegmt=True)
     return {"Content-Type": content_type, "Last-Modified": stamp}
 
 
