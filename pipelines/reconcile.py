@@ -111,6 +111,18 @@ class BillInputs:
         """Stages not gone, in seq order (what `rows_where(... gone_at IS NULL)` returned)."""
         return [row for _, row in sorted(self.stages.items()) if row["gone_at"] is None]
 
+    def latest_own_day(self) -> str:
+        """The last day of the bill's own stages (its flow, a source's events for it): a pass
+        derived for it is never dated before that ("" when it has none dated)."""
+        own = [
+            d
+            for r in self.live()
+            if r["origin"] in ("flow", "source")
+            for d in (r["on"], r["second_on"])
+            if d
+        ]
+        return max(own, default="")
+
     def third_readings(self) -> list[dict[str, Any]]:
         """Live 三讀 rows ordered by "on" (NULL first, as SQLite sorts), then seq."""
         rows = [r for r in self.live() if r["stage"] == "third-reading"]
@@ -472,9 +484,7 @@ class Reconciler:
         )
         if not links:
             return None
-        own = [r["on"] for r in bill.live() if r["origin"] in ("flow", "source") and r["on"]]
-        own += [r["second_on"] for r in bill.live() if r["origin"] in ("flow", "source") and r["second_on"]]
-        latest_own = max(own, default="")
+        latest_own = bill.latest_own_day()
         usable = []
         for link in links:
             report = link["report_bill_no"]
@@ -580,14 +590,7 @@ class Reconciler:
             why = "a stage of its own records the third reading" if others else "no source's status says 三讀"
             self.withdraw(bill, STATUS_SEQ, why)
             return
-        own = [
-            d
-            for r in bill.live()
-            if r["origin"] in ("flow", "source")
-            for d in (r["on"], r["second_on"])
-            if d
-        ]
-        latest_own = max(own, default="")
+        latest_own = bill.latest_own_day()
         dated = sorted(r["on"] for r in saying if r["on"] and r["on"] >= latest_own)
         on = dated[0] if dated else None
         top = min(saying, key=lambda r: rank("status", r["source"]))
