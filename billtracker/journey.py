@@ -15,7 +15,7 @@ from typing import Any
 from billtracker.dbread import days_between, has_table, known_until, one, rows
 from billtracker.lawview import moj_texts, snapshot_for
 from pipelines.evidence import LABELS as EVIDENCE_LABELS
-from pipelines.stage_machine import SETTLED
+from pipelines.stage_machine import SETTLED, taipei_day
 
 # The road a bill travels, in order: (key, 中文, the slugs that mean "reached").
 MILESTONES: list[tuple[str, str, frozenset[str]]] = [
@@ -184,6 +184,7 @@ def bill_journey(conn: sqlite3.Connection, bill_no: str, today: date, database: 
         "articles": articles,
         "today": today.isoformat(),
         "known_until": known_until(today, bill.get("as_of")),
+        "as_of_day": taipei_day(bill["as_of"]) if bill.get("as_of") else "",
         "evidence_labels": EVIDENCE_LABELS,
         "merged_reviews": merged_links(conn, bill_no),
     }

@@ -1162,7 +1162,8 @@ class Reconciler:
                 else ""
             )
             said.append(f"{LABELS.get(state.slug or '', '')} per {current['evidence']}{where}")
-        if current is not None and state.slug and not state.on and not state.derived:
+        undated_said = current is not None and "no source dates it" in (current.get("evidence") or "")
+        if current is not None and state.slug and not state.on and not state.derived and not undated_said:
             said.append(f"{LABELS.get(state.slug, '')}: no source dates this stage")
         return "; ".join(said)
 
