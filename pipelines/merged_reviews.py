@@ -133,11 +133,29 @@ class Link:
 
 @dataclass(frozen=True)
 class BillText:
-    """What linking needs of one stored bill."""
+    """What linking needs of one stored bill: its texts, and from its own record when it went
+    to committee, when it was settled and whether its 關連議案 name any report."""
 
     bill_no: str
     title: str
     proposer_text: str
+    referred_on: str | None = None  # its first 一讀 / 交付審查
+    settled_on: str | None = None  # its first 撤案 / 不予審議 / 三讀
+    names_reports: bool = False
+
+
+def fit(bill: BillText, report_day: str) -> str:
+    """Can this bill be in a report filed on report_day? "no" when its own record says it cannot
+    (settled before, or not yet in committee: 1050203070102200, 行政院's 勞動基準法 bill withdrawn
+    2016-07-08, fits the titles of three later reports on the new bill), "unknown" when its
+    record does not say (no dated referral; its 關連議案 name another report), else "yes"."""
+    if bill.settled_on and bill.settled_on < report_day:
+        return "no"
+    if bill.referred_on and bill.referred_on > report_day:
+        return "no"
+    if not bill.referred_on or bill.names_reports:
+        return "unknown"
+    return "yes"
 
 
 def related_links(
@@ -164,7 +182,8 @@ def title_links(
     reports: dict[str, tuple[str, str]], bills: Iterable[BillText], linked: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Link]:
     """Links from report titles: a clause naming a bill's sponsor and its own 「title」, the bill
-    filed no later than the report. One bill fits: `title`; several: each a `candidate`."""
+    filed no later than the report and, by its own record, in committee then (`fit`). One bill
+    fits for sure: `title`; several, or one its record cannot confirm: each a `candidate`."""
     index: dict[tuple[str, str], list[BillText]] = defaultdict(list)
     for bill in bills:
         if is_report(bill.bill_no):
@@ -177,17 +196,26 @@ def title_links(
     out: dict[tuple[str, str], Link] = {}
     for report in sorted(reports):
         title, url = reports[report]
+        day = report_filed_on(report) or ""
         for clause in clauses(title):
             for sponsor in sorted(clause.sponsors):
                 named = index.get((sponsor, clause.title), [])
-                fits = sorted({b.bill_no for b in named if filed_key(b.bill_no) <= filed_key(report)})
-                if any((report, b) in linked for b in fits):
+                early = {b.bill_no: b for b in named if filed_key(b.bill_no) <= filed_key(report)}
+                if any((report, b) in linked for b in early):
                     continue  # a 關連議案 link already names which bill it is
-                kind = "title" if len(fits) == 1 else "candidate"
-                for bill_no in fits:
+                fits = {b: bill for b, bill in sorted(early.items()) if fit(bill, day) != "no"}
+                sure = len(fits) == 1 and all(fit(bill, day) == "yes" for bill in fits.values())
+                for bill_no, bill in fits.items():
                     evidence = f"report title names {sponsor} and 「{clause.title}」: {clause.text}"
-                    if kind == "candidate":
+                    if len(fits) > 1:
                         evidence += f" (fits {len(fits)} bills: {', '.join(fits)})"
+                    elif not sure:
+                        evidence += (
+                            " (its own 關連議案 name another report)"
+                            if bill.names_reports
+                            else " (its record has no dated referral to committee)"
+                        )
+                    kind = "title" if sure else "candidate"
                     out.setdefault((report, bill_no), Link(report, bill_no, kind, evidence, url, title))
     return out
 

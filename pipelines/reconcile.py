@@ -437,9 +437,21 @@ class Reconciler:
         )
         found = {}
         if has_reports:
+            names_reports = {
+                r["bill_no"]
+                for r in related
+                if not is_report(r["bill_no"]) and is_report(r["related_bill_no"])
+            }
             bills = [
-                BillText(r[0], r[1] or "", r[2] or "")
-                for r in self.db.execute("SELECT bill_no, title, proposer_text FROM bills")
+                BillText(r[0], r[1] or "", r[2] or "", r[3], r[4], r[0] in names_reports)
+                for r in self.db.execute(
+                    "SELECT b.bill_no, b.title, b.proposer_text, "
+                    '(SELECT min(s."on") FROM stages s WHERE s.bill_no = b.bill_no AND s.gone_at IS NULL '
+                    " AND s.origin = 'flow' AND s.stage IN ('first-reading', 'referred')), "
+                    '(SELECT min(s."on") FROM stages s WHERE s.bill_no = b.bill_no AND s.gone_at IS NULL '
+                    " AND s.origin = 'flow' AND s.stage IN ('withdrawn', 'rejected', 'third-reading')) "
+                    "FROM bills b"
+                )
             ]
             found = find_links(related, bills)
         stored = {

@@ -57,11 +57,15 @@ def test_own_titles_are_the_quoted_ones() -> None:
 
 
 REPORT = "1051122070300300"
-LU = BillText("1051003070200100", "「保全業法第十條之一條文修正草案」，請審議案。", "本院委員盧秀燕等34人")
+SECURITY_TITLE = "「保全業法第十條之一條文修正草案」，請審議案。"
+LU = BillText("1051003070200100", SECURITY_TITLE, "本院委員盧秀燕等34人", referred_on="2016-10-07")
 OTHER_LAW = BillText(
-    "1051004070200100", "「證券交易稅條例第二條條文修正草案」，請審議案。", "本院委員盧秀燕等34人"
+    "1051004070200100",
+    "「證券交易稅條例第二條條文修正草案」，請審議案。",
+    "本院委員盧秀燕等34人",
+    "2016-10-07",
 )
-LATER = BillText("1061003070200100", "「保全業法第十條之一條文修正草案」，請審議案。", "本院委員鄭天財等18人")
+LATER = BillText("1061003070200100", SECURITY_TITLE, "本院委員鄭天財等18人", referred_on="2017-10-06")
 
 
 def test_title_links_need_sponsor_title_and_an_earlier_filing() -> None:
@@ -73,7 +77,7 @@ def test_title_links_need_sponsor_title_and_an_earlier_filing() -> None:
 
 
 def test_two_bills_fitting_one_clause_are_candidates() -> None:
-    twin = BillText("1051003070200200", LU.title, LU.proposer_text)
+    twin = BillText("1051003070200200", LU.title, LU.proposer_text, referred_on="2016-10-07")
     related = [{"bill_no": "x", "related_bill_no": REPORT, "related_title": SECURITY, "source_url": "u"}]
     links = find_links(related, [LU, twin])
     assert {links[(REPORT, b.bill_no)].kind for b in (LU, twin)} == {"candidate"}
@@ -87,3 +91,23 @@ def test_a_related_link_wins_over_a_title_match() -> None:
     links = find_links(related, [LU, twin])
     assert links[(REPORT, LU.bill_no)].kind == "related"
     assert (REPORT, twin.bill_no) not in links  # the clause's bill is already named by 關連議案
+
+
+RELATED = [{"bill_no": "x", "related_bill_no": REPORT, "related_title": SECURITY, "source_url": "u"}]
+
+
+def test_a_bill_settled_before_the_report_is_not_in_it() -> None:
+    """1050203070102200, 行政院's 勞動基準法 bill, was withdrawn 2016-07-08: later reports on the
+    new 行政院 bill of the same title are not about it."""
+    withdrawn = BillText(LU.bill_no, LU.title, LU.proposer_text, "2016-10-07", settled_on="2016-11-01")
+    assert (REPORT, LU.bill_no) not in find_links(RELATED, [withdrawn])
+    later_referral = BillText(LU.bill_no, LU.title, LU.proposer_text, referred_on="2016-12-01")
+    assert (REPORT, LU.bill_no) not in find_links(RELATED, [later_referral])
+
+
+def test_a_match_its_own_record_cannot_confirm_is_a_candidate() -> None:
+    undated = BillText(LU.bill_no, LU.title, LU.proposer_text)
+    assert find_links(RELATED, [undated])[(REPORT, LU.bill_no)].kind == "candidate"
+    elsewhere = BillText(LU.bill_no, LU.title, LU.proposer_text, "2016-10-07", names_reports=True)
+    link = find_links(RELATED, [elsewhere])[(REPORT, LU.bill_no)]
+    assert link.kind == "candidate" and "another report" in link.evidence
