@@ -42,3 +42,11 @@ def m004_moj_laws(db: sqlite_utils.Database) -> None:
         pk=("pcode", "snapshot_on", "seq"),
     )
     db["law_articles"].create_index(["law_code", "article_key"])
+
+
+@migrations()
+def i10_law_version_export(db: sqlite_utils.Database) -> None:
+    """law_versions.export_on: the modification date of the export a version was read from, so
+    two exports that word one 沿革 entry differently (公布 / 發布) resolve to the newer one,
+    whichever arrives last."""
+    db["law_versions"].add_column("export_on", str)

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.moj import BadLawRecord, LawVersion, read_law
+from pipelines.moj import BadLawRecord, read_law
 from scrapers.items import LawTextItem
 
 
 def ly_law_code(db: sqlite_utils.Database, name: str) -> str | None:
     row = db.execute("select law_code from laws where name = ? order by law_code limit 1", [name]).fetchone()
     return row[0] if row else None
+
+
+def outranks(mine: tuple[str, str], theirs: tuple[str, str]) -> bool:
+    """(export day, URL): the newer export wins; of two equally new ones, the first URL."""
+    if mine[0] != theirs[0]:
+        return mine[0] > theirs[0]
+    return mine[1] <= theirs[1]
 
 
 def store_law_text(db: sqlite_utils.Database, item: LawTextItem) -> list[tuple[str, str]]:
@@ -36,27 +43,16 @@ def store_law_text(db: sqlite_utils.Database, item: LawTextItem) -> list[tuple[s
         db["laws"].update(code, {"moj_pcode": law.pcode})
     if not law.modified_on:
         problems.append(("bad-date", f"{law.pcode}: no modification date; articles not stored"))
-    # Two exports of one law (the split JSON and a dated tag) carry the same 沿革: the row names
-    # the first URL, not the last to arrive, so the database does not depend on their order.
+    # Two exports of one law (the split JSON and a dated tag) carry the same 沿革, sometimes
+    # worded differently (A0010032 #7: 修正公布 / 修正發布): the newer export's reading is kept,
+    # and of two equally new ones the first URL's, whichever arrives last, so the database does
+    # not depend on the order of the responses.
     stored = {
-        r["seq"]: r
-        for r in db.query(
-            "select seq, source_url, promulgated_on, action, scope, text_raw from law_versions"
-            " where pcode = ?",
-            [law.pcode],
-        )
+        r["seq"]: (r["export_on"] or "", r["source_url"] or "")
+        for r in db.query("select seq, export_on, source_url from law_versions where pcode = ?", [law.pcode])
     }
-
-    def kept(v: LawVersion) -> bool:
-        """True when the stored row says the same from a URL that sorts first."""
-        row = stored.get(v.seq)
-        said = (v.promulgated_on, v.action, v.scope, v.text_raw)
-        same = (
-            row is not None and (row["promulgated_on"], row["action"], row["scope"], row["text_raw"]) == said
-        )
-        return same and row["source_url"] < prov["source_url"]
-
-    versions = [v for v in law.versions if not kept(v)]
+    mine = (law.modified_on or "", prov["source_url"])
+    versions = [v for v in law.versions if v.seq not in stored or outranks(mine, stored[v.seq])]
     with db.atomic():
         db["law_versions"].upsert_all(
             [
@@ -69,6 +65,7 @@ def store_law_text(db: sqlite_utils.Database, item: LawTextItem) -> list[tuple[s
                     "action": v.action,
                     "scope": v.scope,
                     "text_raw": v.text_raw,
+                    "export_on": law.modified_on,
                     **prov,
                 }
                 for v in versions

@@ -142,3 +142,35 @@ def test_real_engine_links_moj_to_ly_law(tmp_path: Path, replay) -> None:  # typ
     # A second crawl writes the same rows: upserts, no duplicates.
     assert run_crawl(db_path, replay.base_url, spider="tw_law_moj").returncode == 0
     assert db["law_versions"].count == len(versions)
+
+
+def test_two_exports_resolve_to_the_newer_whatever_the_order(tmp_path: Path) -> None:
+    """A0010032's split export (2024) and its 2019 tag word 沿革 #7 differently (修正公布 /
+    修正發布): the newer export's reading is stored, in either order of arrival."""
+    from pipelines.schema import open_db
+    from pipelines.store_moj import outranks, store_law_text
+    from scrapers.items import Provenance
+
+    samples = default_samples_dir() / "law.moj.gov.tw"
+    exports = {
+        "http://replay/moj/ch/A0010032.json": samples / "mojLawSplitJSON_split_ch_A0010032.json",
+        "http://replay/moj/2019/A0010032.json": samples
+        / "mojLawSplitJSON_tag20190104_FalVMingLing_A0010032.json",
+    }
+    stored = []
+    for order in (list(exports), list(reversed(exports))):
+        db = open_db(tmp_path / f"{len(stored)}.db")
+        for url in order:
+            record = json.loads(exports[url].read_text(encoding="utf-8"))
+            store_law_text(
+                db, LawTextItem("A0010032", record, Provenance(url, "2026-12-01T00:00:00Z", "0" * 64, "t"))
+            )
+        stored.append(list(db.query("select seq, text_raw, source_url from law_versions order by seq")))
+        db.close()
+    assert stored[0] == stored[1]
+    assert "修正公布第 3" in stored[0][6]["text_raw"]  # the newer export's wording
+    assert {r["source_url"] for r in stored[0]} == {"http://replay/moj/ch/A0010032.json"}
+    assert outranks(("2024-10-11", "b"), ("2019-01-04", "a"))
+    assert outranks(("2024-10-11", "a"), ("2024-10-11", "b")) and not outranks(
+        ("2024-10-11", "b"), ("2024-10-11", "a")
+    )
