@@ -42,7 +42,7 @@ from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
 from pipelines.problems import record_problem, resolve_problem
-from pipelines.stage_machine import Event, capture_stamp, current_stage, stale_caveat
+from pipelines.stage_machine import Event, State, capture_stamp, current_stage, stale_caveat
 from pipelines.store_moj import ly_law_code
 from scrapers.stages import LABELS, classify, clean_status
 from scrapers.tw_ly.responses import utc_now
@@ -1159,7 +1159,7 @@ class Reconciler:
             self._update_bill(inputs, update)
 
     @staticmethod
-    def caveat(inputs: BillInputs, state: Any, current: dict[str, Any] | None) -> str:
+    def caveat(inputs: BillInputs, state: State, current: dict[str, Any] | None) -> str:
         """What must be said beside the stage: data too old to settle it, a pass only a
         source's status gives, a stage no source dates."""
         said = []
