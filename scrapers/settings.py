@@ -76,6 +76,8 @@ TW_LY_API_BASE = "https://ly.govapi.tw/v2"
 # Default: every bill on 行政院組織法 (01010), the organisational law at the heart of billtracker.
 TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
 TW_LY_PAGE_LIMIT = 100
+# LYAPI answers 413 past result 10,000 of a query (skill.md): bigger queries are split to fit.
+TW_LY_RESULT_WINDOW = 10_000
 # Follow 關連議案 to fetch related bills' details too.
 TW_LY_FOLLOW_RELATED = True
 # Fields to ask the list for (`output_fields`); the BULK profile asks for whole records so a

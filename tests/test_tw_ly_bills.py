@@ -79,15 +79,17 @@ def test_start_lists_each_query_from_page_one(replay: ReplayServer) -> None:
         ("/v2/bills", {"法律編號": ["01010"], "page": ["1"], "limit": ["100"]}),
     ]
     assert all(r.callback == spider.parse_list and r.errback == spider.on_error for r in requests)
-    assert requests[0].cb_kwargs == {"query": {"屆": 9}, "page": 1}
+    assert requests[0].cb_kwargs == {"query": {"屆": 9}, "page": 1, "full": True}
     # the project's settings reached the spider (polite identity, retry middleware)
     assert spider.settings["USER_AGENT"].startswith("billtracker/")
     assert spider.settings.getint("RETRY_TIMES") == 4
 
 
-def test_parse_list_requests_details_and_the_next_page(spider: TwLyBillsSpider) -> None:
+def test_parse_list_requests_details_and_every_later_page(spider: TwLyBillsSpider) -> None:
     request = Request(
-        spider.list_url({"屆": 9}, 1), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1}
+        spider.list_url({"屆": 9}, 1),
+        callback=spider.parse_list,
+        cb_kwargs={"query": {"屆": 9}, "page": 1, "full": True},
     )
     results = run_callback(request)
     fetches = of(FetchItem, results)
@@ -98,16 +100,18 @@ def test_parse_list_requests_details_and_the_next_page(spider: TwLyBillsSpider) 
     for r in details:
         assert r.url == f"{spider.base}/bills/{r.cb_kwargs['bill_no']}"
         assert re.fullmatch(r"\d{16}", r.cb_kwargs["bill_no"])
+    # 27 bills at 10 a page: the total fits the window, so pages 2 and 3 are asked for at once
     next_pages = [r for r in requests if r.callback == spider.parse_list]
-    assert len(next_pages) == 1
-    assert decoded(next_pages[0].url)[1]["page"] == ["2"]
-    assert next_pages[0].cb_kwargs == {"query": {"屆": 9}, "page": 2}
+    assert [decoded(r.url)[1]["page"] for r in next_pages] == [["2"], ["3"]]
+    assert next_pages[0].cb_kwargs == {"query": {"屆": 9}, "page": 2, "full": True}
     assert of(ProblemItem, results) == []
 
 
 def test_last_page_has_no_next_page(spider: TwLyBillsSpider) -> None:
     request = Request(
-        spider.list_url({"屆": 9}, 3), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 3}
+        spider.list_url({"屆": 9}, 3),
+        callback=spider.parse_list,
+        cb_kwargs={"query": {"屆": 9}, "page": 3, "full": True},
     )
     results = run_callback(request)
     requests = of(scrapy.Request, results)
@@ -117,13 +121,16 @@ def test_last_page_has_no_next_page(spider: TwLyBillsSpider) -> None:
 
 def test_pages_cover_every_bill_once(spider: TwLyBillsSpider) -> None:
     seen: list[str] = []
-    request: Request | None = Request(
-        spider.list_url({"屆": 9}, 1), callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1}
+    request = Request(
+        spider.list_url({"屆": 9}, 1),
+        callback=spider.parse_list,
+        cb_kwargs={"query": {"屆": 9}, "page": 1, "full": True},
     )
-    while request is not None:
-        results = of(scrapy.Request, run_callback(request))
+    pending = [request]
+    while pending:
+        results = of(scrapy.Request, run_callback(pending.pop(0)))
         seen += [r.cb_kwargs["bill_no"] for r in results if r.callback == spider.parse_bill]
-        request = next((r for r in results if r.callback == spider.parse_list), None)
+        pending += [r for r in results if r.callback == spider.parse_list]
     assert len(seen) == len(set(seen)) == 27 and CIO_BILL in seen
 
 
@@ -181,10 +188,12 @@ def test_a_detail_answering_for_another_bill_is_a_problem(spider: TwLyBillsSpide
 
 def test_an_empty_page_that_should_have_bills_is_a_problem(spider: TwLyBillsSpider) -> None:
     url = spider.list_url({"屆": 9}, 9)
-    request = Request(url, callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 9})
+    request = Request(
+        url, callback=spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 9, "full": True}
+    )
     body = json.dumps({"total": 27, "total_page": 3, "page": 9, "bills": []}).encode()
     response = TextResponse(url=url, body=body, request=request, headers={"Content-Type": "application/json"})
-    results = list(spider.parse_list(response, query={"屆": 9}, page=9))
+    results = list(spider.parse_list(response, query={"屆": 9}, page=9, full=True))
     assert [p.kind for p in of(ProblemItem, results)] == ["empty-page"]
     assert of(scrapy.Request, results) == []
 
@@ -232,13 +241,13 @@ def test_list_mode_asks_for_every_detail_field(list_spider: TwLyBillsSpider) -> 
 def test_list_mode_stores_list_entries_as_whole_records(list_spider: TwLyBillsSpider) -> None:
     url = list_spider.list_url({"屆": 9}, 1)
     results = run_callback(
-        Request(url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1})
+        Request(url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 1, "full": True})
     )
     bills = of(BillItem, results)
     assert len(bills) == 10
     requested = [decoded(r.url)[0] for r in of(scrapy.Request, results)]
     assert not [p for p in requested if re.fullmatch(r"/v2/bills/\d+", p)]  # no detail request
-    assert "/v2/bills" in requested  # the next page
+    assert "/v2/bills" in requested  # the later pages
     for item in bills:  # the same record the detail serves, provenance the list page
         _, body, _ = fetch(f"{list_spider.base}/bills/{item.bill_no}")
         assert item.record == json.loads(body)["data"]
@@ -257,14 +266,16 @@ def test_list_mode_falls_back_to_details_when_the_api_ignores_output_fields(
     _, body, _ = fetch(url)
     ignored = {**json.loads(body), "output_fields": []}  # an API that does not honour the param
     ignored["bills"] = [{"議案編號": b["議案編號"]} for b in ignored["bills"]]
-    request = Request(url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 3})
+    request = Request(
+        url, callback=list_spider.parse_list, cb_kwargs={"query": {"屆": 9}, "page": 3, "full": True}
+    )
     response = TextResponse(
         url=url,
         body=json.dumps(ignored).encode(),
         request=request,
         headers={"Content-Type": "application/json"},
     )
-    results = list(list_spider.parse_list(response, query={"屆": 9}, page=3))
+    results = list(list_spider.parse_list(response, query={"屆": 9}, page=3, full=True))
     assert of(BillItem, results) == []
     details = [decoded(r.url)[0] for r in of(scrapy.Request, results)]
     assert details == [f"/v2/bills/{b['議案編號']}" for b in ignored["bills"]]
@@ -299,3 +310,49 @@ def test_list_mode_crawl_stores_what_the_detail_crawl_stores(
     ).fetchall()
     assert len(from_list) >= 20  # each list-page bill joins the exact request by its page's hash
     assert all(f.startswith(b) and "output_fields=" in f for b, f in from_list)
+
+
+# --- the 10,000-result window (LYAPI answers 413 past it: scrapers/tw_ly/window.py) -------------
+
+
+def window_crawl(tmp_path: Path, samples_dir: Path, corpus_dir: Path, spider_window: int) -> dict:
+    """Crawl 屆=9 (3,607 bills of the corpus) against a replay whose window is 1,000 results."""
+    from billtracker.replay.corpus import load_corpus
+    from billtracker.replay.lyapi import Rules
+
+    db_path = tmp_path / f"window-{spider_window}.db"
+    with ReplayServer(samples_dir, corpus=load_corpus(corpus_dir), rules=Rules(window=1000)) as server:
+        expected = {no for no, b in server.data.bills.items() if b.get("屆") == 9}
+        settings = {
+            "TW_LY_RESULT_WINDOW": str(spider_window),
+            "TW_LY_LIST_FIELDS": ",".join(WHOLE_RECORD_FIELDS),
+            "TW_LY_FOLLOW_RELATED": "False",
+            "CONCURRENT_REQUESTS": "16",
+            "BILLTRACKER_BATCH_ITEMS": "500",
+        }
+        result = run_crawl(db_path, server.base_url, queries=[{"屆": 9}], extra_settings=settings)
+        requests = server.requests
+    conn = sqlite3.connect(db_path)
+    return {
+        "result": result,
+        "expected": expected,
+        "stored": {r[0] for r in conn.execute("SELECT bill_no FROM bills")},
+        "statuses": [r[0] for r in conn.execute("SELECT status FROM fetches")],
+        "problems": [r[0] for r in conn.execute("SELECT kind FROM problems")],
+        "requests": requests,
+    }
+
+
+def test_a_query_larger_than_the_window_is_split_and_every_bill_stored(
+    tmp_path: Path, samples_dir: Path, corpus_dir: Path
+) -> None:
+    blind = window_crawl(tmp_path, samples_dir, corpus_dir, spider_window=10**9)
+    assert 413 in blind["statuses"] and len(blind["stored"]) == 1000  # before: paging into 413s
+    split = window_crawl(tmp_path, samples_dir, corpus_dir, spider_window=1000)
+    assert split["result"].returncode == 0, split["result"].stderr[-3000:]
+    assert len(split["expected"]) > 3 * 1000
+    assert split["stored"] == split["expected"]  # every bill, none from another term
+    assert 413 not in split["statuses"]
+    assert not [k for k in split["problems"] if k.startswith(("window-", "http-"))]
+    aggs = [r for r in split["requests"] if "agg=" in r]
+    assert aggs and all("limit=1" in r for r in aggs)  # planned from agg counts, not by paging

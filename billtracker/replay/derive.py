@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .lyapi import Rules
+
 ENV_SAMPLES = "BILLTRACKER_SAMPLES"
 
 V2_DIR = "ly.govapi.tw_v2"
@@ -98,6 +100,8 @@ class ReplayData:
     law_relations: dict[str, Any] = field(default_factory=dict)
     scale: Any = None  # a ScaleCorpus (replay/scale.py) answering bill lists/details, if set
     corpus: Any = None  # a Corpus (replay/corpus.py) of real records served beside the samples
+    # LYAPI's list rules: the 10,000-result window and the default sort (replay/lyapi.py).
+    rules: Rules = field(default_factory=Rules)
 
 
 def default_samples_dir() -> Path:

@@ -99,6 +99,7 @@ class ScaleCorpus:
         self.by_term: dict[int, tuple[int, int]] = {}
         self.by_law: dict[str, array] = {}
         self._latest: list[str] | None = None
+        self._selections: dict[str, list[int]] = {}
         self._build_index()
 
     # --- the index: built once, small -----------------------------------------------------
@@ -204,7 +205,7 @@ class ScaleCorpus:
             "連署人": cosigners,
             "議案類別": "法律案",
             "提案來源": "政府提案" if government else "委員提案",
-            "會期": 1 + (filed.month - 1) // 6 + 2 * (filed.year - TERMS[term - 8][1].year),
+            "會期": self.session(i),
             "字號": "",
             "提案編號": "",
             "案由": f"{proposer_text}，擬具{title.removesuffix('，請審議案。')}。是否有當？敬請公決。",
@@ -291,10 +292,44 @@ class ScaleCorpus:
             self._latest = [self.record(k)["最新進度日期"] for k in range(self.n_bills)]
         return self._latest[i]
 
-    def select(self, filters: dict[str, list[str]]) -> list[int] | range | None:
-        """Bill indices a list query selects (屆 and/or 法律編號), or None if it asks for more."""
-        if set(filters) - {"屆", "法律編號"}:
-            return None
+    def session(self, i: int) -> int:
+        """Bill i's 會期: two a year from the term's first year, as the record says."""
+        filed = self.filed_on(i)
+        first_year = next(t[1].year for t in TERMS if t[0] == self.term_of[i])
+        return 1 + (filed.month - 1) // 6 + 2 * (filed.year - first_year)
+
+    def field(self, i: int, name: str) -> Any:
+        """One field of bill i without building its record where the index knows it."""
+        match name:
+            case "屆":
+                return self.term_of[i]
+            case "會期":
+                return self.session(i)
+            case "提案日期":
+                return self.filed_on(i).isoformat()
+            case "最新進度日期":
+                return self.latest(i)
+            case "議案編號":
+                return self.bill_nos[i]
+            case "法律編號":
+                return self._codes(i)
+            case "議案類別":
+                return "法律案"
+        return self.record(i).get(name)
+
+    def selection(self, narrowed: Iterable[int], query: Any) -> list[int]:
+        """The ids a list query chooses in its order, kept for the query's later pages."""
+        from . import lyapi
+
+        key = repr((sorted(query.terms.items()), sorted(query.ranges.items()), query.sort))
+        if key not in self._selections:
+            if len(self._selections) > 8:
+                self._selections.clear()
+            self._selections[key] = lyapi.select(list(narrowed), self.field, query)
+        return self._selections[key]
+
+    def select(self, filters: dict[str, list[str]]) -> list[int] | range:
+        """Bill indices of the 屆 and 法律編號 filters, from the index (the rest: `selection`)."""
         selected: list[int] | range = range(self.n_bills)
         if "屆" in filters:
             ranges = [self.by_term.get(int(t), (0, 0)) for t in filters["屆"] if t.strip().isdigit()]
@@ -328,11 +363,12 @@ def _entry(dates: list[str], status: str, session: str, venue: str) -> dict[str,
     return {"日期": dates, "狀態": status, "會期": session, "院會/委員會": venue}
 
 
-def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[tuple[str, str]]) -> Any:
-    """/v2/bills lists (屆, 法律編號, paging) and details of generated bills; None = not ours."""
-    from .server import bill_list_item, error_response, json_response, output_fields, page_of, query_filters
+def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[Any], rules: Any) -> Any:
+    """/v2/bills lists and details of generated bills by LYAPI's rules; None = not ours."""
+    from . import lyapi
+    from .server import bill_list_item, error_response, json_response
 
-    filters: dict[str, list[str]] = {}
+    extra: dict[str, list[str]] = {}
     match parts:
         case ["bills", bill_no]:
             i = corpus.index.get(bill_no)
@@ -341,34 +377,24 @@ def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[tuple[str, s
             body = {"error": False, "id": [bill_no], "data": corpus.record(i), "relations": []}
             return json_response(200, body)
         case ["laws", code, "bills"]:
-            filters = {"法律編號": [code]}
+            extra = {"法律編號": [code]}
         case ["bills"]:
             pass
         case _:
             return None
-    from .server import BILL_FILTERS
+    try:
+        query = lyapi.parse_list_query(params, rules)
+    except lyapi.ApiError as exc:
+        return error_response(exc.status, str(exc))
+    for name, values in extra.items():
+        query.terms.setdefault(name, []).extend(values)
+    if unknown := set(query.terms) - set(FAST_FIELDS) or set(query.ranges) - set(FAST_FIELDS):
+        return error_response(400, f"the scale corpus filters by {list(FAST_FIELDS)} only: {sorted(unknown)}")
+    narrowed = corpus.select({k: v for k, v in query.terms.items() if k in {"屆", "法律編號"}})
+    chosen = corpus.selection(narrowed, query)
+    entry = lambda i, fields: bill_list_item(corpus.record(i), fields)  # noqa: E731
+    return json_response(200, lyapi.list_body(chosen, corpus.field, entry, query))
 
-    for name, values in query_filters(params, BILL_FILTERS).items():
-        filters.setdefault(name, []).extend(values)
-    selected = corpus.select(filters)
-    if selected is None:
-        return error_response(400, f"the scale corpus filters by 屆 and 法律編號 only: {sorted(filters)}")
-    sort = [v for k, v in params if k == "sort"]
-    if any("最新進度日期" in v for v in sort):  # newest progress first, as LYAPI's default sort
-        selected = sorted(selected, key=lambda i: (corpus.latest(i), corpus.bill_nos[i]))
-        if not any(v == "最新進度日期" for v in sort):
-            selected.reverse()
-    header, page = page_of(selected, params)  # type: ignore[arg-type]
-    fields = output_fields(params)
-    bills = [bill_list_item(corpus.record(i), fields) for i in page]
-    return json_response(
-        200,
-        {
-            **header,
-            "filter": filters,
-            "sort": ["議案編號"],
-            "id_fields": ["議案編號"],
-            "output_fields": fields,
-            "bills": bills,
-        },
-    )
+
+# Fields a scale list can filter, sort and aggregate on without building every record.
+FAST_FIELDS = ("屆", "會期", "議案類別", "法律編號", "提案日期", "最新進度日期", "議案編號")

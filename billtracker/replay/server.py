@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from . import moj
+from . import lyapi, moj
 from .corpus import Corpus, load_corpus
 from .derive import ReplayData, capture_key, load_replay
 from .scale import ScaleCorpus, scale_route
@@ -29,30 +29,11 @@ from .sources import route_sources
 
 JSON_TYPE = "application/json; charset=utf-8"
 ROBOTS_TXT = b"User-agent: *\nAllow: /\n"
-DEFAULT_LIMIT = 20
+DEFAULT_LIMIT = lyapi.DEFAULT_LIMIT
 MAX_LIMIT = 1000
-PAGING_PARAMS = {"page", "limit", "sort", "output_fields"}
 RESET = 0  # an overlay answering (RESET, b"", {}) makes the server reset the connection
 
-# Detail-only keys left out of list items (the real list omits them too).
-BILL_DETAIL_ONLY = ["議案流程", "關連議案", "對照表", "案由", "說明", "連署人"]
-BILL_FILTERS = [
-    "屆",
-    "會期",
-    "議案流程.狀態",
-    "議案類別",
-    "提案人",
-    "連署人",
-    "法律編號",
-    "議案狀態",
-    "會議代碼",
-    "提案來源",
-    "議案編號",
-    "提案編號",
-    "字號",
-    "提案日期",
-    "提案單位/提案委員",
-]
+BILL_FILTERS = lyapi.BILL_FILTERS
 LAW_FILTERS = ["法律編號", "類別", "母法編號", "法律狀態", "主管機關"]
 
 Response = tuple[int, bytes, dict[str, str]]
@@ -61,6 +42,10 @@ Overlay = dict[str, Response] | Callable[[str], Response | None]
 
 class BadRequest(ValueError):
     """A query the API would reject (e.g. page=abc); answered with 400."""
+
+
+class WindowExceeded(BadRequest):
+    """Past Elasticsearch's result window: LYAPI answers 413 (skill.md)."""
 
 
 def json_response(status: int, payload: Any) -> Response:
@@ -115,21 +100,12 @@ def positive_int(params: list[tuple[str, str]], name: str, default: int) -> int:
     return number
 
 
-def sort_bills(bills: list[dict[str, Any]], params: list[tuple[str, str]]) -> list[str]:
-    """Sort in place by 最新進度日期 (descending unless sort=最新進度日期), then 議案編號."""
-    sort = [v for k, v in params if k == "sort"]
-    bills.sort(key=lambda b: b.get("議案編號", ""))
-    ascending = sort == ["最新進度日期"]
-    bills.sort(key=lambda b: b.get("最新進度日期") or "", reverse=not ascending)
-    return sort or ["最新進度日期"]
-
-
-def page_of(
-    records: list[dict[str, Any]], params: list[tuple[str, str]]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Paging header fields and the records on the requested page."""
+def page_of(records: list[Any], params: list[tuple[str, str]]) -> tuple[dict[str, Any], list[Any]]:
+    """Paging header fields and the records on the requested page (laws, legislators)."""
     page = positive_int(params, "page", 1)
     limit = min(positive_int(params, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+    if (page - 1) * limit + limit > lyapi.RESULT_WINDOW:
+        raise WindowExceeded(lyapi.WINDOW_MESSAGE)
     total = len(records)
     header = {
         "total": total,
@@ -140,39 +116,30 @@ def page_of(
     return header, records[(page - 1) * limit : page * limit]
 
 
-def output_fields(params: list[tuple[str, str]]) -> list[str]:
-    """The `output_fields` asked for (the swagger's array param: repeated keys), in order."""
-    return [v for k, v in params if k == "output_fields" and v]
+def bill_list_item(bill: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """A list entry: the fields asked for (LYAPI's `_source`), in the record's order; 法律編號
+    brings its 法律編號:str (aggMap) and every entry its url (customData)."""
+    wanted = set(fields) | ({"法律編號:str"} if "法律編號" in fields else set())
+    return {k: v for k, v in bill.items() if k in wanted}
 
 
-def bill_list_item(bill: dict[str, Any], fields: list[str] | None = None) -> dict[str, Any]:
-    """A list entry: the default list fields, or exactly the `output_fields` asked for (plus the
-    id field), which may include detail-only ones such as 議案流程 -- LYAPI documents the param
-    on /bills; that it serves detail fields through it is assumed, not verified live."""
-    if fields:
-        wanted = {*fields, "議案編號"}
-        return {k: v for k, v in bill.items() if k in wanted}
-    return {k: v for k, v in bill.items() if k not in BILL_DETAIL_ONLY}
+def bill_field(bill: dict[str, Any], name: str) -> Any:
+    """What a filter, sort or agg sees of a bill: 議案流程.狀態 is every flow entry's 狀態."""
+    if name == "議案流程.狀態":
+        return [e.get("狀態") for e in bill.get("議案流程") or []]
+    return bill.get(name)
 
 
-def bill_list(data: ReplayData, params: list[tuple[str, str]], extra: dict | None = None) -> Any:
-    """Body of /v2/bills (and /v2/laws/{code}/bills): filtered, sorted, paged list items."""
-    filters = query_filters(params, BILL_FILTERS)
+def bill_list(data: ReplayData, params: list[lyapi.Param], extra: dict | None = None) -> Response:
+    """Body of /v2/bills (and /v2/laws/{code}/bills) by LYAPI's rules (replay/lyapi.py)."""
+    try:
+        query = lyapi.parse_list_query(params, data.rules)
+    except lyapi.ApiError as exc:
+        return error_response(exc.status, str(exc))
     for name, values in (extra or {}).items():
-        filters.setdefault(name, []).extend(values)
-    bills = apply_filters(data.bills.values(), filters)
-    sort = sort_bills(bills, params)
-    header, page = page_of(bills, params)
-    fields = output_fields(params)
-    return {
-        **header,
-        "filter": filters,
-        "sort": sort,
-        "id_fields": ["議案編號"],
-        "output_fields": fields,
-        "supported_filter_fields": BILL_FILTERS,
-        "bills": [bill_list_item(b, fields) for b in page],
-    }
+        query.terms.setdefault(name, []).extend(values)
+    chosen = lyapi.select(list(data.bills.values()), bill_field, query)
+    return json_response(200, lyapi.list_body(chosen, bill_field, bill_list_item, query))
 
 
 def law_list(data: ReplayData, params: list[tuple[str, str]]) -> Any:
@@ -194,14 +161,16 @@ def law_list(data: ReplayData, params: list[tuple[str, str]]) -> Any:
 # --- routing ----------------------------------------------------------------------------------
 
 
-def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Response:
-    """Answer one GET: verbatim capture if one matches exactly, else a computed response."""
+def route(data: ReplayData, path: str, params: list[lyapi.Param]) -> Response:
+    """Answer one GET: verbatim capture if one matches exactly, else a computed response.
+    `params` are LYAPI's (replay/lyapi.py): a range token's value is a (from, to) pair."""
     if path == "/robots.txt":
         return 200, ROBOTS_TXT, {"Content-Type": "text/plain; charset=utf-8"}
-    other_source = route_sources(data, path, params)  # ppg, open data, lis
+    plain = [(k, v) for k, v in params if isinstance(v, str)]
+    other_source = route_sources(data, path, plain)  # ppg, open data, lis
     if other_source is not None:
         return other_source
-    captured = data.captures.get(capture_key(path, params))
+    captured = data.captures.get(capture_key(path, plain)) if len(plain) == len(params) else None
     if captured is not None:
         return 200, captured, {"Content-Type": JSON_TYPE}
     parts = [p for p in path.split("/") if p]
@@ -211,25 +180,27 @@ def route(data: ReplayData, path: str, params: list[tuple[str, str]]) -> Respons
         return error_response(404, f"not found: {path}")
     try:
         return route_v2(data, parts[1:], params)
+    except WindowExceeded as exc:
+        return error_response(413, str(exc))
     except BadRequest as exc:
         return error_response(400, str(exc))
 
 
-def route_v2(data: ReplayData, parts: list[str], params: list[tuple[str, str]]) -> Response:
+def route_v2(data: ReplayData, parts: list[str], params: list[lyapi.Param]) -> Response:
     """Routes under /v2 (captured bodies were handled before)."""
-    if data.scale is not None and (answer := scale_route(data.scale, parts, params)) is not None:
+    if data.scale is not None and (answer := scale_route(data.scale, parts, params, data.rules)) is not None:
         return answer
     match parts:
         case ["bills"]:
-            return json_response(200, bill_list(data, params))
+            return bill_list(data, params)
         case ["bills", bill_no]:
             return bill_detail(data, bill_no)
         case ["laws"]:
-            return json_response(200, law_list(data, params))
+            return json_response(200, law_list(data, [(k, v) for k, v in params if isinstance(v, str)]))
         case ["laws", code]:
             return law_detail(data, code)
         case ["laws", code, "bills"] if code in data.laws:
-            return json_response(200, bill_list(data, params, {"法律編號": [code]}))
+            return bill_list(data, params, {"法律編號": [code]})
         case ["laws", code, "bills"]:
             return error_response(404, "找不到法律資料")
     return error_response(404, "not found: /v2/" + "/".join(parts))
@@ -298,8 +269,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(split.path)
         response = lookup_overlay(self.replay.overlay, path_qs, path)
         if response is None:
-            params = parse_qsl(split.query, keep_blank_values=True)
-            response = route(self.replay.data, path, params)
+            try:
+                params = lyapi.parse_query_string(split.query)
+            except lyapi.ApiError as exc:
+                response = error_response(exc.status, str(exc))
+            else:
+                response = route(self.replay.data, path, params)
         status, body, headers = response
         if status == RESET:  # fault injection: drop the connection with a TCP RST, no answer
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -330,9 +305,12 @@ class ReplayServer:
         scale: int = 0,
         mutations: Iterable[int] = (),
         corpus: Corpus | None = None,
+        rules: lyapi.Rules | None = None,
     ) -> None:
         # fails early, naming a missing samples path
         self.data = load_replay(samples_dir, corpus)
+        if rules is not None:  # a narrower window or no default sort, for tests
+            self.data.rules = rules
         if scale:  # a generated LYAPI-sized corpus answers bill lists and details
             self.data.scale = ScaleCorpus(self.data, scale, mutations=mutations)
         self.host = host

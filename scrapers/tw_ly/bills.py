@@ -4,11 +4,18 @@ Lists bills per query (law code and/or term, any v2 /bills filter) page by page,
 bill's detail, follows 關連議案, and fetches each law a bill names. The base URL and queries are
 settings, so the same spider crawls the live API or the local replay.
 
-`-a mode=incremental` (issue 4) lists bills sorted by 最新進度日期, newest first, fetches the
-detail only of bills that are new or whose list entry differs from what is stored (date, title,
-議案狀態), and stops paging at the first page where nothing changed; it follows no 關連議案 and
-fetches only laws not yet stored. Changes a list entry does not show (a cosponsor added without
-a new date) and related bills outside the list are caught by the nightly full pass.
+`-a mode=incremental` (issue 4) lists bills newest progress first, fetches the detail only of
+bills that are new or whose list entry differs from what is stored (date, title, 議案狀態), and
+stops paging at the first page where nothing changed; it follows no 關連議案 and fetches only
+laws not yet stored. Changes a list entry does not show (a cosponsor added without a new date)
+and related bills outside the list are caught by the nightly full pass. It sends no `sort`:
+skill.md documents `sort=-最新進度日期`, but SearchAction.php reads only a `>`/`<` suffix and
+would search a field named "-最新進度日期" and fail; its default order (sortFields()) is
+最新進度日期 descending. The spider checks that each page is newest first and, when it is not,
+records an `unsorted-listing` problem and crawls that query as a full pass instead.
+
+A full pass never asks past LYAPI's 10,000-result window (scrapers/tw_ly/window.py): a query
+whose `total` does not fit is split, from agg counts and 提案日期 ranges, into queries that do.
 
 TW_LY_LIST_FIELDS (the BULK backfill profile sets it) asks the list for whole records through the
 swagger's `output_fields`: when the answer echoes every field asked for, each list entry is the
@@ -24,7 +31,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import scrapy
 from scrapy import signals
@@ -34,11 +41,11 @@ from scrapy.http import Response
 
 from scrapers.items import BillItem, LawItem, Provenance
 from scrapers.stages import clean_status
+from scrapers.tw_ly import window
 from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.known import Known, read_known
 from scrapers.tw_ly.responses import BadBody, fetch_item, provenance, read_json
 
-INCREMENTAL_SORT = "-最新進度日期"
 # Every key of a v2 bill detail (samples/ly.govapi.tw_v2/ly-mcp_bill_detail.json): asking the list
 # for all of them makes each list entry the bill's whole record.
 WHOLE_RECORD_FIELDS = [
@@ -51,8 +58,9 @@ WHOLE_RECORD_FIELDS = [
 def without_output_fields(url: str) -> str:
     """The list URL minus its output_fields params: the page it names, not the columns asked for."""
     parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "output_fields"]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    # Token by token: a range token (議案編號:P,Q) is not a key=value pair parse_qsl would keep.
+    kept = [t for t in parts.query.split("&") if t and not t.startswith("output_fields=")]
+    return urlunsplit(parts._replace(query="&".join(kept)))
 
 
 class TwLyBillsSpider(SourceSpider):
@@ -119,13 +127,25 @@ class TwLyBillsSpider(SourceSpider):
         """TW_LY_LIST_FIELDS, read once: it is asked for every list page and every related bill."""
         return [str(f) for f in self.settings.getlist("TW_LY_LIST_FIELDS") if f]
 
-    def list_url(self, query: dict[str, Any], page: int) -> str:
-        limit = self.settings.getint("TW_LY_PAGE_LIMIT", 100)
-        params = [(k, str(v)) for k, v in query.items()] + [("page", str(page)), ("limit", str(limit))]
-        if self.incremental:
-            params.append(("sort", INCREMENTAL_SORT))
-        params += [("output_fields", f) for f in self.list_fields]
-        return f"{self.base}/bills?{urlencode(params)}"
+    @cached_property
+    def limit(self) -> int:
+        return self.settings.getint("TW_LY_PAGE_LIMIT", 100)
+
+    @cached_property
+    def window(self) -> int:
+        return self.settings.getint("TW_LY_RESULT_WINDOW", window.RESULT_WINDOW)
+
+    def list_url(
+        self, query: dict[str, Any], page: int, limit: int = 0, agg: str = "", probe: bool = False
+    ) -> str:
+        """A list page; with `agg` or `probe` only its counts matter (no output_fields)."""
+        tokens = window.query_string(query)
+        tokens += [f"page={page}", f"limit={limit or self.limit}"]
+        if agg:
+            tokens.append(f"agg={quote(agg)}")
+        elif not probe:
+            tokens += [f"output_fields={quote(f)}" for f in self.list_fields]
+        return f"{self.base}/bills?{'&'.join(tokens)}"
 
     def bill_url(self, bill_no: str) -> str:
         return f"{self.base}/bills/{quote(bill_no)}"
@@ -135,31 +155,75 @@ class TwLyBillsSpider(SourceSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for query in self.queries():
-            yield self._request(self.list_url(query, 1), self.parse_list, query=query, page=1)
+            yield self.page_request(query, 1, full=not self.incremental)
 
-    def _request(self, url: str, callback: Any, **kwargs: Any) -> scrapy.Request:
-        return scrapy.Request(url, callback=callback, errback=self.on_error, cb_kwargs=kwargs)
+    def page_request(self, query: dict[str, Any], page: int, full: bool, **kwargs: Any) -> scrapy.Request:
+        """One list page; `full` = crawled as a full pass (every entry, every page, split to fit)."""
+        return self._request(
+            self.list_url(query, page), self.parse_list, query=query, page=page, full=full, **kwargs
+        )
+
+    def _request(self, url: str, callback: Any, dont_filter: bool = False, **kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, cb_kwargs=kwargs, dont_filter=dont_filter
+        )
 
     # --- callbacks -------------------------------------------------------------------------
 
-    def parse_list(self, response: Response, query: dict[str, Any], page: int) -> Iterator[Any]:
-        yield fetch_item(response, self.name)
+    def read_list(self, response: Response) -> tuple[dict[str, Any] | None, Any]:
+        """(body, None) for a readable list answer, else (None, the problem to record)."""
         try:
             body = read_json(response)
-            bills = body["bills"]
-            total = int(body.get("total") or 0)
-            total_page = int(body.get("total_page") or 0)
-            if not isinstance(bills, list):
+            if not isinstance(body, dict):
+                raise BadBody("wrong-shape", "the list answer is not an object")
+            int(body.get("total") or 0)
+            if not isinstance(body.get("bills", []), list):
                 raise BadBody("wrong-shape", "'bills' is not a list")
         except BadBody as exc:
-            yield self.problem(response, exc.kind, exc.message)
+            return None, self.problem(response, exc.kind, exc.message)
+        except (TypeError, ValueError) as exc:
+            return None, self.problem(response, "wrong-shape", f"bill list with a bad total: {exc}")
+        return body, None
+
+    def parse_list(
+        self,
+        response: Response,
+        query: dict[str, Any],
+        page: int,
+        full: bool,
+        newest: str | None = None,
+        capped: bool = False,
+    ) -> Iterator[Any]:
+        """One list page. `capped`: a page of a query too big for the window that nothing splits
+        (every reachable page is already asked for)."""
+        yield fetch_item(response, self.name)
+        body, problem = self.read_list(response)
+        if body is None:
+            yield problem
             return
-        except (KeyError, TypeError, ValueError) as exc:
-            yield self.problem(response, "wrong-shape", f"bill list without {exc}")
+        if "bills" not in body:
+            yield self.problem(response, "wrong-shape", "bill list without 'bills'")
+            return
+        bills = body["bills"]
+        total = int(body.get("total") or 0)
+        total_page = int(body.get("total_page") or 0)
+        if full and page == 1 and not capped and not window.fits(total, self.limit, self.window):
+            # Paging on would end in 413s past result 10,000: split the query first.
+            self.logger.info("window: %s has %d bills, splitting", window.describe(query), total)
+            yield from self.split(response, query, total)
             return
         if not bills and total > 0:
             # A page that should have items and has none is an error, not an empty success.
             yield self.problem(response, "empty-page", f"page {page} empty but total={total}")
+            return
+        if not full and not self.newest_first(body, bills, newest):
+            yield self.problem(
+                response,
+                "unsorted-listing",
+                f"page {page} of {window.describe(query) or 'all bills'} is not newest progress first: "
+                "crawling the query as a full pass instead",
+            )
+            yield self.page_request(query, 1, full=True, dont_filter=True)
             return
         # Whole records in the list only if the API echoes every field asked for.
         echoed = body.get("output_fields")
@@ -171,7 +235,7 @@ class TwLyBillsSpider(SourceSpider):
             if not bill_no:
                 yield self.problem(response, "wrong-shape", "list entry without 議案編號")
                 continue
-            if self.incremental and not self.is_new_or_changed(bill):
+            if not full and not self.is_new_or_changed(bill):
                 continue
             changed += 1
             if prov is not None:
@@ -179,12 +243,117 @@ class TwLyBillsSpider(SourceSpider):
                 yield from self.bill_outputs(bill_no, bill, prov)
             else:
                 yield self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no)
-        if self.incremental and not changed:
-            # Sorted newest progress first: a page with nothing new means the rest is older.
+        if full:
+            if page == 1 and not capped:  # every page at once: the total is known and fits the window
+                for later in range(2, total_page + 1):
+                    yield self.page_request(query, later, full=True)
+            return
+        if not changed:
+            # Newest progress first: a page with nothing new means the rest is older.
             self.logger.info("incremental: page %d unchanged, stop paging %s", page, query)
             return
         if page < total_page:
-            yield self._request(self.list_url(query, page + 1), self.parse_list, query=query, page=page + 1)
+            if not window.fits((page + 1) * self.limit, self.limit, self.window):
+                self.logger.warning("incremental: %s changed past the window, full pass", query)
+                yield self.page_request(query, 1, full=True, dont_filter=True)
+                return
+            last = str(bills[-1].get("最新進度日期") or "")[:10] if bills else newest
+            yield self.page_request(query, page + 1, full=False, newest=last)
+
+    @staticmethod
+    def newest_first(body: dict[str, Any], bills: list[dict[str, Any]], before: str | None) -> bool:
+        """True if the page is in 最新進度日期 descending order (after the previous page's last
+        date); an echoed `sort` naming another field also fails. Empty dates sort last (ES)."""
+        echoed = body.get("sort")
+        if isinstance(echoed, list) and echoed and str(echoed[0]).rstrip("<>") != "最新進度日期":
+            return False
+        if isinstance(echoed, list) and echoed and str(echoed[0]).endswith("<"):
+            return False
+        dates = [str(b.get("最新進度日期") or "")[:10] for b in bills if isinstance(b, dict)]
+        if before is not None:
+            dates.insert(0, before)
+        return all(a >= b or not b for a, b in zip(dates, dates[1:], strict=False)) and all(
+            b == "" for a, b in zip(dates, dates[1:], strict=False) if a == ""
+        )
+
+    # --- splitting a query to fit the window -------------------------------------------------
+
+    def split(
+        self, response: Response, query: dict[str, Any], total: int, tried: frozenset[str] = frozenset()
+    ) -> Iterator[Any]:
+        """Ask for what splits `query` next: an agg of a split field, or two 議案編號 halves."""
+        name = window.next_split(query, tried)
+        if name is None:
+            yield from self.unsplittable(response, query, total)
+        elif name == window.RANGE_FIELD:
+            children = window.range_children(query)
+            check = window.SplitCheck(query, total, len(children))
+            for child in children:
+                url = self.list_url(child, 1, limit=1, probe=True)
+                yield self._request(url, self.parse_probe, query=child, check=check)
+        else:
+            url = self.list_url(query, 1, limit=1, agg=name)
+            yield self._request(url, self.parse_buckets, query=query, name=name, total=total, tried=tried)
+
+    def descend(self, response: Response, query: dict[str, Any], total: int) -> Iterator[Any]:
+        if window.fits(total, self.limit, self.window):
+            yield self.page_request(query, 1, full=True)
+        else:
+            yield from self.split(response, query, total)
+
+    def parse_buckets(
+        self, response: Response, query: dict[str, Any], name: str, total: int, tried: frozenset[str]
+    ) -> Iterator[Any]:
+        yield fetch_item(response, self.name)
+        body, problem = self.read_list(response)
+        if body is None:
+            yield problem
+            return
+        aggs = body.get("aggs") if isinstance(body.get("aggs"), list) else []
+        buckets = next((a.get("buckets") for a in aggs if isinstance(a, dict) and a.get("agg") == name), None)
+        children = window.bucket_children(query, name, buckets or [], total) if buckets is not None else None
+        if children is None:
+            self.logger.info("window: %s does not partition %s, next field", name, window.describe(query))
+            yield from self.split(response, query, total, tried | {name})
+            return
+        for child, count in children:
+            yield from self.descend(response, child, count)
+
+    def parse_probe(
+        self, response: Response, query: dict[str, Any], check: window.SplitCheck
+    ) -> Iterator[Any]:
+        """One half of a 議案編號 split: its total decides whether it is paged or split again."""
+        yield fetch_item(response, self.name)
+        body, problem = self.read_list(response)
+        if body is None:
+            check.add(0)
+            yield problem
+            return
+        total = int(body.get("total") or 0)
+        if check.add(total) and check.found != check.expected:
+            yield self.problem(
+                response,
+                "window-split-gap",
+                f"the halves of {window.describe(check.query)} hold {check.found} bills, the whole "
+                f"{check.expected}: the API did not apply the {window.RANGE_FIELD} range as LYAPI code does",
+                detail={"missed_bills": max(0, check.expected - check.found)},
+            )
+        if total:  # an ignored range ends too: halving stops at one 15-digit prefix
+            yield from self.descend(response, query, total)
+
+    def unsplittable(self, response: Response, query: dict[str, Any], total: int) -> Iterator[Any]:
+        """Nothing left to split by: crawl what the window reaches and say what it cannot."""
+        pages = window.reachable_pages(self.limit, self.window)
+        missed = max(0, total - pages * self.limit)
+        yield self.problem(
+            response,
+            "window-unsplittable",
+            f"{window.describe(query)} has {total} bills and no filter left to split it: "
+            f"{missed} past the 10,000-result window are not reached",
+            detail={"missed_bills": missed},
+        )
+        for page in range(1, pages + 1):
+            yield self.page_request(query, page, full=True, capped=True)
 
     def list_provenance(self, response: Response) -> Provenance:
         """Provenance of the bills a whole-record list page carries, hashed once per page.
