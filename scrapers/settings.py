@@ -72,9 +72,16 @@ BILLTRACKER_TODAY = ""
 # --- tw_ly_bills (ly.govapi.tw v2) ---
 # The live API; the replay sets this to http://127.0.0.1:PORT/v2.
 TW_LY_API_BASE = "https://ly.govapi.tw/v2"
-# Each dict is one list query (any /bills filter of the v2 swagger), paged until exhausted.
-# Default: every bill on 行政院組織法 (01010), the organisational law at the heart of billtracker.
-TW_LY_BILLS_QUERIES = [{"法律編號": "01010"}]
+# What billtracker follows, in one place (every job of billtracker/schedule.toml crawls it):
+# every bill of the current term (the highest of TRACKED_TERMS), and every bill, of any term,
+# on an organisational law: a law of LYAPI's /laws list whose 名稱 or 其他名稱 matches the pattern
+# (組織法, 組織條例, 組織通則, 組織規程, 組織基準法, ...).
+TW_LY_SCOPE = {"current_term": True, "law_name_pattern": "組織(基準)?(法|條例|通則|規程|準則)"}
+# Explicit list queries (any /bills filter of the v2 swagger) instead of the scope; -a queries=...
+# overrides both for one run. Empty: the scope.
+TW_LY_BILLS_QUERIES: list[dict] = []
+# Law codes per bills query when the scope lists organisational laws (several 法律編號 are OR'ed).
+TW_LY_LAWS_PER_QUERY = 40
 TW_LY_PAGE_LIMIT = 100
 # LYAPI answers 413 past result 10,000 of a query (skill.md): bigger queries are split to fit.
 TW_LY_RESULT_WINDOW = 10_000

@@ -38,12 +38,14 @@ def run_crawl(
     queries: list[dict] | None = None,
     extra_settings: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real Scrapy engine in a subprocess, exactly as `billtracker crawl` does."""
+    """Run the real Scrapy engine in a subprocess, exactly as `billtracker crawl` does.
+    `queries`: None = the replay's two terms, [] = no queries (the scope)."""
     settings = {**replay_settings(base_url), "BILLTRACKER_TODAY": TODAY, **(extra_settings or {})}
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-s", f"BILLTRACKER_DB={db_path}"]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
-    cmd += ["-a", "queries=" + json.dumps(queries or replay_queries(), ensure_ascii=False)]
+    if queries != []:  # [] = none given: the spider follows TW_LY_SCOPE
+        cmd += ["-a", "queries=" + json.dumps(queries or replay_queries(), ensure_ascii=False)]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
     return subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -252,3 +253,66 @@ def test_missing_samples_dir_names_the_path(tmp_path: Path, monkeypatch: pytest.
 def test_incomplete_samples_dir_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SamplesNotFound, match="kong0107-lis.ly_catalogue_laws.csv"):
         load_replay(tmp_path)
+
+
+# --- LYAPI's list rules (replay/lyapi.py, from SearchAction.php and skill.md) -------------------
+
+
+def raw_json(base_url: str, path_qs: str) -> tuple[int, dict]:
+    """GET a raw query string (range tokens are not key=value pairs urlencode could write)."""
+    from urllib.parse import quote
+
+    url = base_url + quote(path_qs, safe="/?&=:,<>")
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_past_the_result_window_is_413_as_lyapi_answers(server: ReplayServer) -> None:
+    assert raw_json(server.base_url, "/v2/bills?limit=100&page=100")[0] == 200  # 9,900 + 100
+    status, body = raw_json(server.base_url, "/v2/bills?limit=100&page=101")
+    assert (status, body["message"]) == (413, "錯誤，請縮小查詢範圍或調整分頁參數後重試")
+    assert raw_json(server.base_url, "/v2/bills?limit=300&page=34")[0] == 413  # 9,900 + 300
+
+
+def test_sort_follows_the_code_not_the_documented_minus_prefix(server: ReplayServer) -> None:
+    _, default = raw_json(server.base_url, "/v2/bills?屆=9&limit=100")
+    _, ascending = raw_json(server.base_url, "/v2/bills?屆=9&limit=100&sort=最新進度日期<")
+    newest = [b["最新進度日期"] for b in default["bills"] if b.get("最新進度日期")]
+    oldest = [b["最新進度日期"] for b in ascending["bills"] if b.get("最新進度日期")]
+    assert newest == sorted(newest, reverse=True) and oldest == sorted(oldest) and newest != oldest
+    assert default["sort"] == ["最新進度日期"]
+    status, body = raw_json(server.base_url, "/v2/bills?sort=-最新進度日期")  # skill.md's form
+    assert status == 500 and "-最新進度日期" in body["message"]
+
+
+def test_range_tokens_filter_and_unknown_params_are_ignored(server: ReplayServer, data: ReplayData) -> None:
+    _, ranged = raw_json(server.base_url, "/v2/bills?提案日期:2016-10-01,2016-10-31&limit=100")
+    days = {b["議案編號"]: data.bills[b["議案編號"]].get("提案日期") for b in ranged["bills"]}
+    assert days and all("2016-10-01" <= d <= "2016-10-31" for d in days.values())
+    assert CIO_BILL in days
+    _, everything = raw_json(server.base_url, "/v2/bills?limit=1")
+    _, ignored = raw_json(server.base_url, "/v2/bills?最新進度日期:2030-01-01,&limit=1")  # not a filter
+    assert ignored["total"] == everything["total"]
+    status, _ = raw_json(server.base_url, "/v2/bills?bare")
+    assert status == 500  # neither name=value nor name:from,to
+
+
+def test_agg_buckets_count_a_filter_field(server: ReplayServer, data: ReplayData) -> None:
+    _, body = raw_json(server.base_url, "/v2/bills?agg=屆&limit=1")
+    (agg,) = body["aggs"]
+    counts = {b["屆"]: b["count"] for b in agg["buckets"]}
+    assert counts == dict(Counter(b["屆"] for b in data.bills.values()))
+    assert sum(counts.values()) == body["total"]
+
+
+def test_default_list_fields_and_output_fields_as_the_code_builds_them(server: ReplayServer) -> None:
+    _, plain = raw_json(server.base_url, "/v2/bills")
+    assert plain["limit"] == 100  # defaultLimit()
+    entry = plain["bills"][0]
+    assert "議案流程" not in entry and "提案日期" not in entry and "url" in entry
+    _, asked = raw_json(server.base_url, "/v2/bills?屆=9&output_fields=議案流程&limit=1")
+    assert asked["output_fields"] == ["議案流程", "屆"]  # the filter field is added, and echoed
+    assert set(asked["bills"][0]) == {"議案流程", "屆", "url"}

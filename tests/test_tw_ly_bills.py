@@ -356,3 +356,78 @@ def test_a_query_larger_than_the_window_is_split_and_every_bill_stored(
     assert not [k for k in split["problems"] if k.startswith(("window-", "http-"))]
     aggs = [r for r in split["requests"] if "agg=" in r]
     assert aggs and all("limit=1" in r for r in aggs)  # planned from agg counts, not by paging
+
+
+# --- the default scope: the current term and every organisational law --------------------------
+
+
+def test_the_default_scope_is_the_current_term_and_every_organisational_law(
+    tmp_path: Path, replay: ReplayServer
+) -> None:
+    db_path = tmp_path / "scope.db"
+    before = len(replay.requests)
+    result = run_crawl(db_path, replay.base_url, queries=[])  # no queries: TW_LY_SCOPE
+    assert result.returncode == 0, result.stderr[-3000:]
+    requests = replay.requests[before:]
+    assert any(r.startswith("/v2/laws?") for r in requests)  # organisational laws from the law list
+    from scrapers import settings as defaults
+
+    pattern = re.compile(defaults.TW_LY_SCOPE["law_name_pattern"])
+    organisational = {
+        code
+        for code, law in replay.data.laws.items()
+        if any(pattern.search(n) for n in [law.get("名稱", ""), *(law.get("其他名稱") or [])])
+    }
+    assert {"01010", "01011"} <= organisational and "04552" not in organisational  # 刑事訴訟法
+    expected = {
+        no
+        for no, b in replay.data.bills.items()
+        if b.get("屆") == 11 or organisational & set(b.get("法律編號") or [])
+    }
+    stored = {r[0] for r in sqlite3.connect(db_path).execute("SELECT bill_no FROM bills")}
+    listed = {
+        r[0]
+        for r in sqlite3.connect(db_path).execute(
+            "SELECT bill_no FROM bills WHERE source_url LIKE '%/v2/bills/%'"
+        )
+    }
+    assert CIO_BILL in stored and expected <= stored
+    # anything else stored came in as a 關連議案 of a bill in scope, never from a list
+    others = stored - expected
+    related = {str(r["議案編號"]) for no in expected for r in replay.data.bills[no].get("關連議案") or []}
+    assert others <= related and listed
+
+
+def test_a_listing_that_is_not_newest_first_falls_back_loudly_to_a_full_pass(
+    tmp_path: Path, samples_dir: Path, crawled_db: Path
+) -> None:
+    from billtracker.replay.lyapi import Rules
+
+    db_path = tmp_path / "unsorted.db"
+    db_path.write_bytes(crawled_db.read_bytes())  # everything stored: an incremental finds nothing new
+    with ReplayServer(samples_dir, rules=Rules(default_sort=None)) as server:  # not newest first
+        cmd_settings = {"TW_LY_PAGE_LIMIT": "5"}
+        result = run_incremental(db_path, server.base_url, cmd_settings)
+        requests = server.requests
+    assert result.returncode == 0, result.stderr[-3000:]
+    conn = sqlite3.connect(db_path)
+    kinds = [r[0] for r in conn.execute("SELECT kind FROM problems WHERE kind = 'unsorted-listing'")]
+    assert kinds  # recorded, not silent
+    details = {r for r in requests if re.fullmatch(r"/v2/bills/\d+", r)}
+    assert len(details) >= 27  # the full pass fetched every 9th-term bill again
+
+
+def run_incremental(db_path: Path, base_url: str, settings: dict[str, str]) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    from billtracker.cli import replay_settings
+    from billtracker.paths import REPO_ROOT
+
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "tw_ly_bills", "-s", f"BILLTRACKER_DB={db_path}"]
+    for key, value in {**replay_settings(base_url), **settings}.items():
+        cmd += ["-s", f"{key}={value}"]
+    cmd += ["-a", "mode=incremental", "-a", 'queries=[{"屆": 9}]']
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "scrapers.settings"}
+    return subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)

@@ -143,11 +143,11 @@ def bill_list(data: ReplayData, params: list[lyapi.Param], extra: dict | None = 
 
 
 def law_list(data: ReplayData, params: list[tuple[str, str]]) -> Any:
-    """Body of /v2/laws: filtered, sorted by 法律編號, paged."""
+    """Body of /v2/laws: filtered, sorted by 法律編號, paged; `agg` buckets as for bills."""
     filters = query_filters(params, LAW_FILTERS)
     laws = sorted(apply_filters(data.laws.values(), filters), key=lambda law: law["法律編號"])
     header, page = page_of(laws, params)
-    return {
+    body = {
         **header,
         "filter": filters,
         "sort": ["法律編號"],
@@ -156,6 +156,10 @@ def law_list(data: ReplayData, params: list[tuple[str, str]]) -> Any:
         "supported_filter_fields": LAW_FILTERS,
         "laws": page,
     }
+    aggs = [v for k, v in params if k == "agg" and v in LAW_FILTERS]
+    if aggs:
+        body["aggs"] = [lyapi.buckets(laws, lambda law, name: law.get(name), agg) for agg in aggs]
+    return body
 
 
 # --- routing ----------------------------------------------------------------------------------

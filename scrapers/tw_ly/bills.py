@@ -27,6 +27,7 @@ the param gets the detail requests as before.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from functools import cached_property
@@ -117,10 +118,26 @@ class TwLyBillsSpider(SourceSpider):
     def base(self) -> str:
         return self.settings.get("TW_LY_API_BASE").rstrip("/")
 
-    def queries(self) -> list[dict[str, Any]]:
+    def queries(self) -> list[dict[str, Any]] | None:
+        """The explicit list queries, or None: follow TW_LY_SCOPE."""
         if self._queries_arg is not None:
             return self._queries_arg
-        return list(self.settings.getlist("TW_LY_BILLS_QUERIES"))
+        return list(self.settings.getlist("TW_LY_BILLS_QUERIES")) or None
+
+    @cached_property
+    def scope(self) -> dict[str, Any]:
+        return dict(self.settings.getdict("TW_LY_SCOPE"))
+
+    def current_term(self) -> int:
+        """The highest tracked term: upstream listing a newer one fails the crawl (scrapers/health.py)
+        until someone adds it to TRACKED_TERMS, and then it is the current term."""
+        return max(int(t) for t in self.settings.getlist("TRACKED_TERMS"))
+
+    def laws_url(self, query: dict[str, Any], page: int, agg: str = "") -> str:
+        tokens = window.query_string(query) + [f"page={page}", f"limit={self.laws_limit}"]
+        return f"{self.base}/laws?{'&'.join(tokens + ([f'agg={quote(agg)}'] if agg else []))}"
+
+    laws_limit = 1000
 
     @cached_property
     def list_fields(self) -> list[str]:
@@ -154,8 +171,78 @@ class TwLyBillsSpider(SourceSpider):
         return f"{self.base}/laws/{quote(law_code)}"
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for query in self.queries():
+        queries = self.queries()
+        if queries is None:  # the scope: the current term now, organisational laws once listed
+            queries = [{"屆": self.current_term()}] if self.scope.get("current_term", True) else []
+            if self.scope.get("law_name_pattern"):
+                yield self._request(self.laws_url({}, 1), self.parse_law_list, query={}, page=1)
+        for query in queries:
             yield self.page_request(query, 1, full=not self.incremental)
+
+    # --- the scope's organisational laws --------------------------------------------------------
+
+    def parse_law_list(self, response: Response, query: dict[str, Any], page: int) -> Iterator[Any]:
+        """A page of /v2/laws: the organisational laws on it become bill queries. LYAPI lists
+        13,277 laws, more than its window: the list is split by 類別, then 法律狀態."""
+        yield fetch_item(response, self.name)
+        try:
+            body = read_json(response)
+            laws = body["laws"]
+            total = int(body.get("total") or 0)
+        except BadBody as exc:
+            yield self.problem(response, exc.kind, exc.message)
+            return
+        except (KeyError, TypeError, ValueError) as exc:
+            yield self.problem(response, "wrong-shape", f"law list without {exc}")
+            return
+        if page == 1 and not window.fits(total, self.laws_limit, self.window):
+            name = next((f for f in ("類別", "法律狀態") if f not in query), None)
+            if name is None:
+                yield from self.unsplittable(response, query, total)
+                return
+            url = self.laws_url(query, 1, agg=name)
+            yield self._request(url, self.parse_law_buckets, query=query, name=name, total=total)
+            return
+        codes = [
+            str(law.get("法律編號")) for law in laws if isinstance(law, dict) and self.organisational(law)
+        ]
+        step = max(1, self.settings.getint("TW_LY_LAWS_PER_QUERY", 40))
+        for i in range(0, len(codes), step):
+            yield self.page_request({"法律編號": codes[i : i + step]}, 1, full=not self.incremental)
+        if page == 1:
+            for later in range(2, window.page_count(total, self.laws_limit) + 1):
+                yield self._request(self.laws_url(query, later), self.parse_law_list, query=query, page=later)
+
+    def parse_law_buckets(
+        self, response: Response, query: dict[str, Any], name: str, total: int
+    ) -> Iterator[Any]:
+        yield fetch_item(response, self.name)
+        body, problem = self.read_list(response)
+        if body is None:
+            yield problem
+            return
+        aggs = body.get("aggs") if isinstance(body.get("aggs"), list) else []
+        buckets = next((a.get("buckets") for a in aggs if isinstance(a, dict) and a.get("agg") == name), None)
+        children = window.bucket_children(query, name, buckets or [], total)
+        if children is None:
+            yield self.problem(
+                response,
+                "window-split-gap",
+                f"{name} does not partition the law list ({total} laws)",
+                detail={"missed_laws": total},
+            )
+            return
+        for child, _ in children:
+            yield self._request(self.laws_url(child, 1), self.parse_law_list, query=child, page=1)
+
+    @cached_property
+    def law_pattern(self) -> re.Pattern[str]:
+        return re.compile(str(self.scope.get("law_name_pattern") or "(?!)"))
+
+    def organisational(self, law: dict[str, Any]) -> bool:
+        """An organisational law by its name or any former name (行政院新聞局組織條例 ...)."""
+        names = [law.get("名稱"), *(law.get("其他名稱") or []), *(law.get("別名") or [])]
+        return any(isinstance(n, str) and self.law_pattern.search(n) for n in names)
 
     def page_request(self, query: dict[str, Any], page: int, full: bool, **kwargs: Any) -> scrapy.Request:
         """One list page; `full` = crawled as a full pass (every entry, every page, split to fit)."""
