@@ -1,11 +1,14 @@
 """Benchmark (not a test): a full backfill of the generated LYAPI-sized corpus through Scrapy.
 
-The replay serves ScaleCorpus bills (billtracker/replay/scale.py) from its own process; one
-`scrapy crawl tw_ly_bills` with the BULK profile stores them all (list pages of 1,000 carrying
-whole records, laws, related bills no list carried) into a fresh SQLite file, and reconciles
-them. Baseline, same run: a bare loop that fetches the same list pages with urllib, json-parses
-them, normalises them with the same normalise_bill and writes bills/stages/sponsors with sqlite3
-executemany. Also: an incremental refresh after
+The replay serves ScaleCorpus bills (billtracker/replay/scale.py) from its own process, with
+LYAPI's 10,000-result window. `billtracker backfill --bulk` (issue 11) plans it (limit=1 probes
+and aggs split every bill into leaf queries that fit the window) and crawls the plan's pages
+with the BULK profile (list pages of 1,000 carrying whole records, laws, related bills no list
+carried) into a fresh SQLite file, marking each page done in the ledger, and reconciles them.
+Wall time is the whole command, planning included. Baseline, same run: a bare loop that fetches
+the same list pages (the plan's) with urllib, json-parses them, normalises them with the same
+normalise_bill and writes bills/stages/sponsors with sqlite3 executemany. Also: an incremental
+refresh after
 ``--changed`` bills changed (requests made, wall), and peak RSS of the crawl process (wait4).
 
     python bench/bench_backfill.py                 # 5,000 bills (quick)
@@ -42,6 +45,7 @@ from billtracker.replay.scale import TERMS  # noqa: E402
 from pipelines.normalise import normalise_bill  # noqa: E402
 from scrapers.items import BillItem, Provenance  # noqa: E402
 from scrapers.tw_ly.responses import sha256, utc_now  # noqa: E402
+from scrapers.tw_ly.window import query_string  # noqa: E402
 
 TODAY = "2026-11-26"
 QUERIES = [{"屆": term} for term, *_ in TERMS]
@@ -120,7 +124,49 @@ def crawl(
     }
 
 
-def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
+def backfill(base_url: str, db_path: Path) -> dict[str, Any]:
+    """`billtracker backfill --bulk` (plan + crawl) in a subprocess: wall and CPU seconds, peak
+    RSS (MB) of the command and its crawls (wait4 covers the children it waited for)."""
+    cmd = [sys.executable, "-m", "billtracker.cli", "backfill", "--db", str(db_path)]
+    cmd += ["--api", f"{base_url}/v2", "--bulk", "--today", TODAY, "--progress-seconds", "30"]
+    for key, value in replay_settings(base_url).items():
+        if key != "TW_LY_API_BASE":
+            cmd += ["--setting", f"{key}={value}"]
+    for key in ("CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED"):
+        cmd += ["--setting", f"{key}={BULK[key]}"]  # BULK's, not the replay's 8 per domain
+    log = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=log)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    log.seek(0), out.seek(0)
+    stdout = out.read().decode("utf-8", "replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"billtracker backfill failed:\n{log.read().decode('utf-8', 'replace')[-3000:]}")
+    with sqlite3.connect(db_path) as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("bills", "stages")}
+        requests = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
+        leaves = conn.execute("SELECT count(DISTINCT query) FROM backfill_pages").fetchone()[0]
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "requests": requests,
+        "leaves": leaves,
+        "plan": [line for line in stdout.splitlines() if line.startswith("plan ")],
+        **counts,
+    }
+
+
+def plan_pages(db_path: Path) -> list[tuple[dict[str, Any], int]]:
+    """The list pages the backfill's plan fetched, for the baseline to fetch too."""
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT query, page FROM backfill_pages ORDER BY rowid").fetchall()
+    return [(json.loads(q), p) for q, p in rows]
+
+
+def baseline(base_url: str, db_path: Path, pages: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
     """The same responses as the crawl (whole-record list pages; details only if the list is not
     whole), urllib + json.loads + normalise_bill + executemany, sequential."""
     start = time.perf_counter()
@@ -141,35 +187,31 @@ def baseline(base_url: str, db_path: Path) -> dict[str, Any]:
         bills.clear(), stages.clear(), sponsors.clear()
 
     fields = BULK["TW_LY_LIST_FIELDS"].split(",")
-    for query in QUERIES:
-        page, total_page = 1, 1
-        while page <= total_page:
-            params = [(k, str(v)) for k, v in query.items()]
-            params += [("page", str(page)), ("limit", BULK["TW_LY_PAGE_LIMIT"])]
-            params += [("output_fields", f) for f in fields]
-            list_url = f"{api}/bills?{urlencode(params)}"
-            body = urllib.request.urlopen(list_url).read()
-            listing = json.loads(body)
-            whole = set(fields) <= set(listing.get("output_fields") or [])
-            list_sha = sha256(body)
-            total_page = int(listing.get("total_page") or 0)
-            for entry in listing["bills"]:
-                bill_no = str(entry["議案編號"])
-                if bill_no in seen:
-                    continue
-                seen.add(bill_no)
-                url, record, sha = list_url, entry, list_sha
-                if not whole:  # the same responses as the crawl: a detail when the list is not whole
-                    url = f"{api}/bills/{quote(bill_no)}"
-                    detail = urllib.request.urlopen(url).read()
-                    record, sha = json.loads(detail)["data"], sha256(detail)
-                norm = normalise_bill(BillItem(bill_no, record, Provenance(url, utc_now(), sha, "x")), today)
-                bill, bill_stages, bill_sponsors = baseline_rows(norm)
-                bills.append(bill)
-                stages.extend(bill_stages)
-                sponsors.extend(bill_sponsors)
-            flush()
-            page += 1
+    for query, page in pages:
+        # one page of the plan (its query fits the window)
+        params = [("page", str(page)), ("limit", BULK["TW_LY_PAGE_LIMIT"])]
+        params += [("output_fields", f) for f in fields]
+        list_url = f"{api}/bills?{'&'.join(query_string(query))}&{urlencode(params)}"
+        body = urllib.request.urlopen(list_url).read()
+        listing = json.loads(body)
+        whole = set(fields) <= set(listing.get("output_fields") or [])
+        list_sha = sha256(body)
+        for entry in listing["bills"]:
+            bill_no = str(entry["議案編號"])
+            if bill_no in seen:
+                continue
+            seen.add(bill_no)
+            url, record, sha = list_url, entry, list_sha
+            if not whole:  # the same responses as the crawl: a detail when the list is not whole
+                url = f"{api}/bills/{quote(bill_no)}"
+                detail = urllib.request.urlopen(url).read()
+                record, sha = json.loads(detail)["data"], sha256(detail)
+            norm = normalise_bill(BillItem(bill_no, record, Provenance(url, utc_now(), sha, "x")), today)
+            bill, bill_stages, bill_sponsors = baseline_rows(norm)
+            bills.append(bill)
+            stages.extend(bill_stages)
+            sponsors.extend(bill_sponsors)
+        flush()
     n = conn.execute("SELECT count(*) FROM bills").fetchone()[0]
     conn.close()
     return {"wall": time.perf_counter() - start, "bills": n}
@@ -199,8 +241,16 @@ def main(argv: list[str] | None = None) -> None:
         replay = Replay(args.bills)
         try:
             prof = Path(tmp) / "crawl.prof" if args.profile else None
-            result = crawl(replay.base_url, db, prof)
-            base = None if args.no_baseline else baseline(replay.base_url, Path(tmp) / "baseline.db")
+            if prof:  # the profiled crawl is the plain full pass: cProfile sees one process
+                result = crawl(replay.base_url, db, prof)
+            else:
+                result = backfill(replay.base_url, db)
+            pages = plan_pages(db) if not prof else []
+            base = (
+                None
+                if args.no_baseline or not pages
+                else baseline(replay.base_url, Path(tmp) / "b.db", pages)
+            )
         finally:
             replay.close()
         report(args.bills, result, base)
@@ -229,7 +279,10 @@ def refresh(bills: int, changed: list[int], db: Path) -> None:
 def report(bills: int, result: dict[str, Any], base: dict[str, Any] | None) -> None:
     wall, cpu = result["wall"], result["cpu"]
     print(f"backfill of {bills:,} generated bills ({result['stages']:,} stage rows), BULK profile")
-    print(f"  scrapy crawl: {wall:.1f} s wall -> {result['bills'] / wall:.0f} bills/s; ", end="")
+    for line in result.get("plan", []):
+        print(f"  {line}")
+    print(f"  billtracker backfill (plan + crawl, window splitting on): {wall:.1f} s wall -> ", end="")
+    print(f"{result['bills'] / wall:.0f} bills/s; ", end="")
     print(f"{cpu:.1f} s CPU -> {result['bills'] / cpu:.0f} bills per CPU-second; ", end="")
     print(f"{result['requests']:,} requests; peak RSS {result['rss_mb']:.0f} MB")
     if base:

@@ -239,6 +239,9 @@ _register_dispatch(cli)
 from billtracker.cli_audit import register as _register_audit  # noqa: E402  (issue 10)
 
 _register_audit(cli)
+from billtracker.cli_backfill import register as _register_backfill  # noqa: E402  (issue 11)
+
+_register_backfill(cli)
 
 if __name__ == "__main__":
     cli()

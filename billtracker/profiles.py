@@ -28,3 +28,7 @@ BULK: dict[str, str] = {
     "COOKIES_ENABLED": "False",
     "LOGSTATS_INTERVAL": "30",
 }
+
+# A BULK backfill's rate, bills stored per second at 150,000 bills with window splitting on
+# (bench/bench_backfill.py --bills 150000): what `billtracker backfill` estimates a mirror by.
+BULK_BILLS_PER_SECOND = 583

@@ -186,6 +186,7 @@ def open_db(
 
 
 import pipelines.schema_articles  # noqa: E402,F401  (issue 5: articles, search_texts)
+import pipelines.schema_backfill  # noqa: E402,F401  (issue 11: the backfill ledger)
 import pipelines.schema_fts  # noqa: E402,F401  (issue 6: bills_fts re-indexed only when its text changes)
 import pipelines.schema_history  # noqa: E402,F401  (issue 4: runs, history, watches)
 import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)

@@ -36,7 +36,7 @@ import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from pipelines import history
+from pipelines import backfill, history
 from pipelines.articles import article_rows
 from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.history import BillState
@@ -49,7 +49,7 @@ from pipelines.store_moj import store_law_text
 from pipelines.validate import wrong_types
 from pipelines.watches import DEFAULT_WATCHES, BadWatch, Watch, load_watches, stored_watches, sync_watches
 from scrapers.commands.crawl import FAILED_STAT
-from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, ProblemItem
+from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, PageDoneItem, PlanLeafItem, ProblemItem
 from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
@@ -242,6 +242,10 @@ class StorePipeline:
             insert(self.db.conn, "fetches", [vars(item)])
         elif isinstance(item, ProblemItem):
             self.record_problem(item.spider, item.kind, item.message, item.url, item.bill_no, item.detail)
+        elif isinstance(item, PageDoneItem):  # same transaction as the page's bills (issue 11)
+            backfill.mark_done(self.db.conn, item, self.run_id(), utc_now())
+        elif isinstance(item, PlanLeafItem):
+            backfill.add_leaf(self.db.conn, item, utc_now())
 
     # --- writers ------------------------------------------------------------------------------
 

@@ -123,3 +123,26 @@ class LegislatorItem:
     record: dict[str, Any]
     provenance: Provenance
     source: str = "opendata"
+
+
+@dataclass
+class PlanLeafItem:
+    """Backfill planning (issue 11): one leaf query that fits the window, with its total; the
+    store writes one `backfill_pages` row per page of it."""
+
+    plan_id: int
+    query: str  # the leaf query's JSON
+    total: int
+    pages: int
+    first_page: int = 1  # > 1 when a leaf's total grew after planning: only the new pages
+
+
+@dataclass
+class PageDoneItem:
+    """A backfill list page whose bills were all handed to the store before this item: stored in
+    the same transaction as they are, it marks the page done exactly when they are committed."""
+
+    plan_id: int
+    query: str
+    page: int
+    total: int

@@ -22,12 +22,22 @@ swagger's `output_fields`: when the answer echoes every field asked for, each li
 bill's record and no detail request is made (1,000 bills per request instead of one); related
 bills not seen in any list are fetched by detail once the lists are done. An API that ignores
 the param gets the detail requests as before.
+
+Backfill (issue 11, `billtracker backfill`): `-a mode=plan -a plan_id=N` makes only `limit=1`
+probes and agg requests: the same splitting as a full pass, but each leaf query that fits is
+recorded in the ledger (PlanLeafItem: its total and pages) instead of being paged.
+`-a mode=backfill -a plan_id=N` asks for every ledger page not yet done, splits nothing and asks
+for no other page (the plan has them), and after each page's bills hands the store a
+PageDoneItem, committed in the same transaction as those bills: a crawl killed with -9 loses at
+most the open batch, and a resumed crawl asks again for exactly its pages. A leaf whose total
+grew since planning gets its new pages added (if it still fits; else a problem says so).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from functools import cached_property
@@ -40,7 +50,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from scrapers.items import BillItem, LawItem, Provenance
+from pipelines.backfill import pages_left, query_key
+from scrapers.items import BillItem, LawItem, PageDoneItem, PlanLeafItem, Provenance
 from scrapers.stages import clean_status
 from scrapers.tw_ly import window
 from scrapers.tw_ly.common import SourceSpider
@@ -71,13 +82,25 @@ class TwLyBillsSpider(SourceSpider):
     # The MOJ spider keeps the global DOWNLOAD_MAXSIZE for its bulk export.
     custom_settings = {"DOWNLOAD_MAXSIZE": 16 * 1024 * 1024}
 
-    def __init__(self, queries: str | None = None, mode: str = "full", *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        queries: str | None = None,
+        mode: str = "full",
+        plan_id: str | int = 0,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         # -a queries='[{"屆": 9}]' overrides TW_LY_BILLS_QUERIES for one run.
         self._queries_arg = json.loads(queries) if queries else None
-        if mode not in {"full", "incremental"}:
-            raise ValueError(f"mode must be full or incremental, got {mode!r}")
+        if mode not in {"full", "incremental", "plan", "backfill"}:
+            raise ValueError(f"mode must be full, incremental, plan or backfill, got {mode!r}")
         self.mode = mode
+        # plan / backfill: the backfill_plans row whose ledger this crawl writes (issue 11).
+        self.plan_id = int(plan_id or 0)
+        if mode in {"plan", "backfill"} and not self.plan_id:
+            raise ValueError(f"mode={mode} needs -a plan_id=N (a backfill_plans row)")
+        self._resumed_related = False
         self._known: Known | None = None
         # List mode (TW_LY_LIST_FIELDS): bills stored from list entries, and related bills to fetch
         # by detail at the end if no list carried them.
@@ -170,14 +193,62 @@ class TwLyBillsSpider(SourceSpider):
     def law_url(self, law_code: str) -> str:
         return f"{self.base}/laws/{quote(law_code)}"
 
+    @property
+    def planning(self) -> bool:
+        return self.mode == "plan"
+
+    def ledger_db(self) -> sqlite3.Connection:
+        """The database the store writes, read directly: what the ledger says is committed."""
+        return sqlite3.connect(self.settings.get("BILLTRACKER_DB"))
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.mode == "backfill":
+            for request in self.backfill_requests():
+                yield request
+            return
         queries = self.queries()
         if queries is None:  # the scope: the current term now, organisational laws once listed
             queries = [{"屆": self.current_term()}] if self.scope.get("current_term", True) else []
             if self.scope.get("law_name_pattern"):
                 yield self._request(self.laws_url({}, 1), self.parse_law_list, query={}, page=1)
         for query in queries:
-            yield self.page_request(query, 1, full=not self.incremental)
+            yield self.root_request(query)
+
+    def root_request(self, query: dict[str, Any]) -> scrapy.Request:
+        """The first request of a top-level query: its page 1, or (planning) a limit=1 probe."""
+        if self.planning:  # only its total, not a whole page
+            url = self.list_url(query, 1, limit=1, probe=True)
+            return self._request(url, self.parse_plan_root, query=query)
+        return self.page_request(query, 1, full=not self.incremental)
+
+    def backfill_requests(self) -> list[scrapy.Request]:
+        """Every ledger page not done, and (a resumed backfill) the laws its bills named that no
+        earlier run fetched: their requests died with it."""
+        conn = self.ledger_db()
+        try:
+            left = pages_left(conn, self.plan_id)
+            unfetched = [r[0] for r in conn.execute("SELECT law_code FROM laws WHERE fetched_at IS NULL")]
+        finally:
+            conn.close()
+        self.logger.info("backfill: plan %d, %d pages to fetch", self.plan_id, len(left))
+        requests = [
+            self.page_request(json.loads(key), page, full=True, ledger=(key, pages))
+            for key, page, pages in left
+        ]
+        self.laws_requested.update(unfetched)
+        requests += [self._request(self.law_url(c), self.parse_law, law_code=c) for c in unfetched]
+        return requests
+
+    def parse_plan_root(self, response: Response, query: dict[str, Any]) -> Iterator[Any]:
+        """Planning: a top-level query's total decides whether it is a leaf or split."""
+        yield fetch_item(response, self.name)
+        body, problem = self.read_list(response)
+        if body is None:
+            yield problem
+            return
+        total = int(body.get("total") or 0)
+        if total:
+            yield from self.descend(response, query, total)
 
     # --- the scope's organisational laws --------------------------------------------------------
 
@@ -208,7 +279,7 @@ class TwLyBillsSpider(SourceSpider):
         ]
         step = max(1, self.settings.getint("TW_LY_LAWS_PER_QUERY", 40))
         for i in range(0, len(codes), step):
-            yield self.page_request({"法律編號": codes[i : i + step]}, 1, full=not self.incremental)
+            yield self.root_request({"法律編號": codes[i : i + step]})
         if page == 1:
             for later in range(2, window.page_count(total, self.laws_limit) + 1):
                 yield self._request(self.laws_url(query, later), self.parse_law_list, query=query, page=later)
@@ -280,9 +351,11 @@ class TwLyBillsSpider(SourceSpider):
         full: bool,
         newest: str | None = None,
         capped: bool = False,
+        ledger: tuple[str, int] | None = None,
     ) -> Iterator[Any]:
         """One list page. `capped`: a page of a query too big for the window that nothing splits
-        (every reachable page is already asked for)."""
+        (every reachable page is already asked for). `ledger`: a backfill page, (its leaf query's
+        key, the leaf's planned page count): its pages are all in the ledger already."""
         yield fetch_item(response, self.name)
         body, problem = self.read_list(response)
         if body is None:
@@ -294,7 +367,12 @@ class TwLyBillsSpider(SourceSpider):
         bills = body["bills"]
         total = int(body.get("total") or 0)
         total_page = int(body.get("total_page") or 0)
-        if full and page == 1 and not capped and not window.fits(total, self.limit, self.window):
+        if ledger is not None:
+            yield from self.ledger_growth(response, query, total, ledger)
+            if not bills and page > total_page:  # the leaf shrank: nothing is left on this page
+                yield PageDoneItem(self.plan_id, ledger[0], page, total)
+                return
+        elif full and page == 1 and not capped and not window.fits(total, self.limit, self.window):
             # Paging on would end in 413s past result 10,000: split the query first.
             self.logger.info("window: %s has %d bills, splitting", window.describe(query), total)
             yield from self.split(response, query, total)
@@ -330,6 +408,9 @@ class TwLyBillsSpider(SourceSpider):
                 yield from self.bill_outputs(bill_no, bill, prov)
             else:
                 yield self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no)
+        if ledger is not None:  # after its bills: committed with them, never before
+            yield PageDoneItem(self.plan_id, ledger[0], page, total)
+            return
         if full:
             if page == 1 and not capped:  # every page at once: the total is known and fits the window
                 for later in range(2, total_page + 1):
@@ -346,6 +427,28 @@ class TwLyBillsSpider(SourceSpider):
                 return
             last = str(bills[-1].get("最新進度日期") or "")[:10] if bills else newest
             yield self.page_request(query, page + 1, full=False, newest=last)
+
+    def ledger_growth(
+        self, response: Response, query: dict[str, Any], total: int, ledger: tuple[str, int]
+    ) -> Iterator[Any]:
+        """A backfill leaf with more pages than planned: add the new ones if they still fit."""
+        key, planned = ledger
+        pages = window.page_count(total, self.limit)
+        if pages <= planned:
+            return
+        if not window.fits(total, self.limit, self.window):
+            yield self.problem(
+                response,
+                "backfill-grew-past-window",
+                f"{window.describe(query)} grew to {total} bills since planning, past the window: "
+                f"its {planned} planned pages are crawled; plan again for the rest",
+                detail={"missed_bills": max(0, total - planned * self.limit)},
+            )
+            return
+        self.logger.info("backfill: %s grew to %d bills, %d pages added", key, total, pages - planned)
+        yield PlanLeafItem(self.plan_id, key, total, pages, first_page=planned + 1)
+        for later in range(planned + 1, pages + 1):
+            yield self.page_request(query, later, full=True, ledger=(key, pages))
 
     @staticmethod
     def newest_first(body: dict[str, Any], bills: list[dict[str, Any]], before: str | None) -> bool:
@@ -383,7 +486,9 @@ class TwLyBillsSpider(SourceSpider):
             yield self._request(url, self.parse_buckets, query=query, name=name, total=total, tried=tried)
 
     def descend(self, response: Response, query: dict[str, Any], total: int) -> Iterator[Any]:
-        if window.fits(total, self.limit, self.window):
+        if window.fits(total, self.limit, self.window) and self.planning:
+            yield PlanLeafItem(self.plan_id, query_key(query), total, window.page_count(total, self.limit))
+        elif window.fits(total, self.limit, self.window):
             yield self.page_request(query, 1, full=True)
         else:
             yield from self.split(response, query, total)
@@ -439,6 +544,9 @@ class TwLyBillsSpider(SourceSpider):
             f"{missed} past the 10,000-result window are not reached",
             detail={"missed_bills": missed},
         )
+        if self.planning:  # the ledger gets the pages the window reaches, the problem the rest
+            yield PlanLeafItem(self.plan_id, query_key(query), total, pages)
+            return
         for page in range(1, pages + 1):
             yield self.page_request(query, page, full=True, capped=True)
 
@@ -493,14 +601,34 @@ class TwLyBillsSpider(SourceSpider):
                     yield self._request(self.bill_url(other), self.parse_bill, bill_no=other)
 
     def fetch_unlisted_related(self) -> None:
-        """List mode, lists done: fetch by detail the related bills no list carried."""
-        missing = sorted(self.related_wanted - self.listed - self.related_requested)
+        """List mode, lists done: fetch by detail the related bills no list carried. A backfill
+        also fetches those named by bills an earlier, interrupted run stored but did not follow."""
+        wanted = set(self.related_wanted)
+        if self.mode == "backfill" and self.list_fields and not self._resumed_related:
+            self._resumed_related = True
+            wanted |= self.stored_related_missing()
+        missing = sorted(wanted - self.listed - self.related_requested)
         if not missing:
             return
         self.related_requested.update(missing)
         for bill_no in missing:
             self.crawler.engine.crawl(self._request(self.bill_url(bill_no), self.parse_bill, bill_no=bill_no))
         raise DontCloseSpider
+
+    def stored_related_missing(self) -> set[str]:
+        """Related bills named by committed bills and not stored themselves (the open batch's
+        bills are in `listed`). Only when following related bills is on."""
+        if not self.settings.getbool("TW_LY_FOLLOW_RELATED", True):
+            return set()
+        conn = self.ledger_db()
+        try:
+            rows = conn.execute(
+                "SELECT DISTINCT r.related_bill_no FROM related_bills r "
+                "LEFT JOIN bills b ON b.bill_no = r.related_bill_no WHERE b.bill_no IS NULL"
+            )
+            return {str(r[0]) for r in rows if r[0]}
+        finally:
+            conn.close()
 
     def parse_law(self, response: Response, law_code: str) -> Iterator[Any]:
         yield fetch_item(response, self.name)
