@@ -29,6 +29,8 @@ BULK: dict[str, str] = {
     "LOGSTATS_INTERVAL": "30",
 }
 
-# A BULK backfill's rate, bills stored per second at 150,000 bills with window splitting on
-# (bench/bench_backfill.py --bills 150000): what `billtracker backfill` estimates a mirror by.
+# A BULK backfill's rate in bills stored per second, what `billtracker backfill` estimates a mirror
+# by: bench/bench_backfill.py --bills 150000 measured 583 before window splitting. On a loaded
+# 2-core machine the backfill path measured 219 at 150,000; the plain crawl, same machine, ran no
+# faster (171 vs 190 bills/s at 5,000). Re-measure on an idle machine before relying on it.
 BULK_BILLS_PER_SECOND = 583
