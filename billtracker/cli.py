@@ -5,6 +5,7 @@ Every command's help carries an example; tests/test_docs.py checks each is in RE
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import click
 from billtracker.cli_options import corpus_option, replay_option
 from billtracker.paths import REPO_ROOT
 from billtracker.replay.moj import moj_urls
+from billtracker.replay.upstream import upstream_map
 from billtracker.serving import SETTINGS, write_metadata_for
 from billtracker.spiders import SPIDERS, replay_queries, source_replay_settings
 
@@ -34,6 +36,8 @@ def replay_settings(base_url: str) -> dict[str, str]:
         "BACKOFF_BASE_SECONDS": "0.2",
         "TW_LAW_MOJ_URLS": ",".join(moj_urls(base_url)),
         **source_replay_settings(base_url),
+        # Source links name the upstream a replayed record stands for, not the replay.
+        "BILLTRACKER_UPSTREAM": json.dumps(upstream_map(base_url), ensure_ascii=False),
     }
 
 

@@ -23,6 +23,7 @@ from pipelines.stage_machine import (
     current_stage,
     expiry_evidence,
     stale_caveat,
+    unknown_caveat,
     upgrade_first_readings,
 )
 from scrapers.items import BillItem
@@ -283,7 +284,14 @@ def apply_state_machine(
         "current_stage_on": state.on,
         "current_stage_derived": int(state.derived),
         "current_stage_evidence": "term-ended" if state.derived else (current or {}).get("evidence_kind"),
-        "current_stage_caveat": stale_caveat(term, state) if state.stale_since is not None else "",
+        "current_stage_caveat": "; ".join(
+            ([stale_caveat(term, state)] if state.stale_since is not None else [])
+            + (
+                [unknown_caveat(current.get("status_raw"), state.on)]
+                if state.slug == "unknown" and current
+                else []
+            )
+        ),
     }
 
 

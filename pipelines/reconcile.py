@@ -42,7 +42,7 @@ from pipelines.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.normalise import DERIVED_SEQ, expiry_row
 from pipelines.precedence import best, rank
 from pipelines.problems import record_problem, resolve_problem
-from pipelines.stage_machine import Event, State, capture_stamp, current_stage, stale_caveat
+from pipelines.stage_machine import Event, State, capture_stamp, current_stage, stale_caveat, unknown_caveat
 from pipelines.store_moj import ly_law_code
 from scrapers.stages import LABELS, classify, clean_status
 from scrapers.tw_ly.responses import utc_now
@@ -1148,13 +1148,22 @@ class Reconciler:
             self.counts["stages_recomputed"] += 1
 
     def no_stage(self, inputs: BillInputs, as_of: str | None) -> None:
-        """A bill no source gives a dated stage (a dataset-20 row alone): no current stage,
-        and the page says why, with the statuses the sources do give."""
+        """A bill no source gives a dated stage (a dataset-20 row alone): its stage is
+        `unknown`, never blank (the page showed "None"), and the caveat names the raw statuses
+        the sources do give. An undated status is not a stage: it is not used as one."""
         statuses = ", ".join(f"{s['source']} {s['field']} {s['raw']}" for s in self._statuses(inputs))
         caveat = "no source records a dated stage of this bill" + (
             f"; latest status per {statuses}" if statuses else ""
         )
-        update = {"as_of": as_of, "current_stage_caveat": caveat}
+        update = {
+            "current_stage": "unknown",
+            "current_stage_label": LABELS["unknown"],
+            "current_stage_on": None,
+            "current_stage_derived": 0,
+            "current_stage_evidence": None,
+            "as_of": as_of,
+            "current_stage_caveat": caveat,
+        }
         if any(inputs.bill.get(k) != v for k, v in update.items()):
             self._update_bill(inputs, update)
 
@@ -1165,6 +1174,8 @@ class Reconciler:
         said = []
         if state.stale_since is not None:
             said.append(stale_caveat(inputs.bill["term"], state))
+        if state.slug == "unknown" and current is not None:
+            said.append(unknown_caveat(current.get("status_raw"), state.on))
         if current is not None and current.get("evidence_kind") in ("source-status", "report"):
             flow = [r for r in inputs.live() if r["origin"] == "flow"]
             last = max(flow, key=lambda r: (r["order_on"] or "", r["seq"])) if flow else None

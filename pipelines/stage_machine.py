@@ -6,7 +6,10 @@ Never copied from the top-level 議案狀態, which contradicts the flow it sits
 - 1050226070202600: 議案狀態 says 審查完畢, the flow has 三讀 -> third-reading.
 
 Like unitedstates/congress' ``parse(action, previous)``, :func:`step` takes one event and the
-previous state and is tested one event at a time.
+previous state and is tested one event at a time. Events are applied in the record's order (date,
+then upstream order within a day) and the later entry wins; :func:`moves` names the few it must
+not: nothing un-passes a passed bill but 復議, and committee paperwork does not revive a bill the
+plenary withdrew or rejected.
 """
 
 from __future__ import annotations
@@ -63,20 +66,52 @@ class State:
     stale_since: str | None = None
 
 
+# A pass is undone only by a motion to reconsider, and promulgation follows it; nothing undoes a
+# promulgation. Any other later entry of a passed bill is paperwork (1050226070202600's 委員會發文
+# four months after 三讀) or the flow of the bills reviewed with it (1050411070201900's 逕付二讀 and
+# 排入院會 after its 三讀 of 2016-07-22): recorded in the history, it never un-passes the bill.
+PASS_EXITS: dict[str, frozenset[str]] = {
+    "third-reading": frozenset({"reconsideration", "promulgated"}),
+    "promulgated": frozenset(),
+}
+# The plenary let these bills go, but a later plenary or procedure entry is a real move
+# (1100331070200100: 不予審議 then 撤案 the same day is withdrawn).
+LET_GO: frozenset[str] = frozenset({"withdrawn", "rejected"})
+# Committees keep listing and writing about a bill the plenary let go: 委員會發文 five months after
+# 撤案 (1050202070100200, twelve such bills in ly-term9), 繼續審查 after 撤案 (1050408070100200),
+# 委員會發文 after 不予審議 (1051026070200300). Such an entry does not revive it.
+COMMITTEE_SIDE: frozenset[str] = frozenset({"committee-listed", "committee-review", "committee-reported"})
+
+
+def moves(previous: State, slug: str) -> bool:
+    """Whether a recognised entry after `previous` changes the stage: the later entry wins unless
+    it would un-pass a bill, or revive a let-go bill by committee paperwork or out of an undated
+    decision (misq lists undated entries first: 1050216070200300's 撤案 precedes its 2016-02-19
+    交付審查 only because it has no date, so nothing is known to come after it)."""
+    if previous.slug in PASS_EXITS:
+        return slug in PASS_EXITS[previous.slug]
+    if previous.slug in LET_GO:
+        return previous.on is not None and slug not in COMMITTEE_SIDE
+    return True
+
+
 def step(previous: State, event: Event) -> State:
-    """Apply one event. Unknown text never moves the state (it is counted elsewhere); after a
-    terminal stage only reconsideration or promulgation may follow."""
+    """Apply one event, in the record's order. Unknown text never moves a recognised state (it
+    is counted elsewhere), but a bill with nothing recognised is `unknown`, not stageless."""
+    history = previous.history + (event.slug,)
     if event.slug == "unknown":
+        if previous.slug in (None, "unknown"):
+            return State("unknown", event.on, False, history, event.seq)
         return previous
     if event.slug == "filed" and previous.slug is not None:
         # Filing only starts a journey: 1050226070202600's 提案日期 (2017-01-05, from its PDF)
         # falls after its flow had begun, and must not send a passed bill back to "filed".
-        return replace(previous, history=previous.history + (event.slug,))
-    if previous.slug in TERMINAL and event.slug not in {"reconsideration", "promulgated"}:
-        return replace(previous, history=previous.history + (event.slug,))
+        return replace(previous, history=history)
+    if not moves(previous, event.slug):
+        return replace(previous, history=history)
     # An undated event leaves the state undated: a date borrowed from the stage before would
     # show a reader a day nothing happened on (issue 10: 231 bills showed another stage's date).
-    return State(event.slug, event.on, False, previous.history + (event.slug,), event.seq)
+    return State(event.slug, event.on, False, history, event.seq)
 
 
 def chronological(events: list[Event]) -> list[Event]:
@@ -146,8 +181,20 @@ def current_stage(events: list[Event], term: int | None, today: date, as_of: str
     if end and state.slug not in SETTLED:
         if not captured_after(as_of, end):
             return replace(state, stale_since=taipei_day(as_of) if as_of else "")
+        if state.slug == "unknown":
+            # Nothing in the record was recognised, so nothing shows it did not pass: no expiry.
+            return state
         return State("expired", end, True, state.history + ("expired",))
     return state
+
+
+def unknown_caveat(raw: str | None, on: str | None) -> str:
+    """What the page and the API say beside `unknown`: the raw text the stage rests on."""
+    return (
+        f"{LABELS['unknown']}: no rule of the stage vocabulary recognises 「{(raw or '').strip()}」 "
+        f"({on or 'undated'}), and no entry of this bill names a known stage: no stage, and no "
+        "expiry, is derived from it"
+    )
 
 
 def expiry_evidence(term: int | None, end: str, as_of: str) -> str:

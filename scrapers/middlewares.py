@@ -1,6 +1,6 @@
-"""Retry with exponential backoff and Retry-After, which Scrapy's RetryMiddleware lacks.
-
-A 429 or 5xx from a legislature's server means "come back later", not "ask again now".
+"""Downloader middlewares: retry with exponential backoff and Retry-After, which Scrapy's
+RetryMiddleware lacks (a 429 or 5xx from a legislature's server means "come back later", not "ask
+again now"); and the upstream URL a replayed response stands for.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.http import Request, Response
 from scrapy.utils.response import response_status_message
+
+from scrapers.tw_ly.responses import UPSTREAM_META, upstream_url
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +66,21 @@ class BackoffRetryMiddleware(RetryMiddleware):
         logger.warning("HTTP %s from %s: backing off %.1fs", response.status, request.url, delay)
         await asyncio.sleep(delay)
         return retry
+
+
+class UpstreamUrlMiddleware:
+    """Marks each response with the upstream URL it stands for (BILLTRACKER_UPSTREAM), which
+    provenance() stores as the source link; the response's own URL stays what `fetches` records.
+    Live crawls set no map: every URL stands for itself."""
+
+    def __init__(self, upstream: dict[str, str]) -> None:
+        self.upstream = upstream
+
+    @classmethod
+    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        return cls({str(k): str(v) for k, v in crawler.settings.getdict("BILLTRACKER_UPSTREAM").items()})
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self.upstream:
+            request.meta[UPSTREAM_META] = upstream_url(response.url, self.upstream)
+        return response

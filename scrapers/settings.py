@@ -44,6 +44,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.BackoffRetryMiddleware": 550,
     # Block pages and placeholders that come back as 200 (scrapers/health.py).
     "scrapers.health.BlockPageRetryMiddleware": 560,
+    # The upstream URL a replayed response stands for: the source link readers follow.
+    "scrapers.middlewares.UpstreamUrlMiddleware": 950,
 }
 
 ITEM_PIPELINES = {
@@ -68,6 +70,9 @@ BILLTRACKER_WATCHES = ""
 BILLTRACKER_DB = "billtracker.db"
 # Frozen "today" (YYYY-MM-DD) for tests; empty means the real Asia/Taipei date.
 BILLTRACKER_TODAY = ""
+# Replay URL prefix -> the upstream URL prefix it stands for (JSON on the command line); the
+# replay fills it so stored source links name ly.govapi.tw etc., not a 127.0.0.1 that is gone.
+BILLTRACKER_UPSTREAM: dict[str, str] = {}
 
 # --- tw_ly_bills (ly.govapi.tw v2) ---
 # The live API; the replay sets this to http://127.0.0.1:PORT/v2.

@@ -50,7 +50,8 @@ STAGES: tuple[Stage, ...] = (
 SLUGS: frozenset[str] = frozenset(s.slug for s in STAGES)
 LABELS: dict[str, str] = {s.slug: s.label for s in STAGES}
 
-# Stages after which nothing but reconsideration/promulgation can follow.
+# Stages that end a bill's journey: no expiry after them. Which later entries still move one
+# (復議 after 三讀, 撤案 after 不予審議) is pipelines/stage_machine.moves.
 TERMINAL: frozenset[str] = frozenset({"third-reading", "promulgated", "withdrawn", "rejected"})
 
 

@@ -65,10 +65,13 @@ def test_each_stage_lists_every_source_with_its_url(db_path: Path) -> None:
         ("lis", "confirms"),
     }
     urls = {s["source"]: s["source_url"] for s in listed}
-    assert urls["ppg"].endswith(f"/ppg/bills/{CIO_BILL}/details") and urls["lyapi"].endswith(
-        f"/v2/bills/{CIO_BILL}"
-    )
-    assert urls["lis"].endswith("/bills_9.json") and all(s["fetched_at"] for s in listed)
+    # each the upstream the replayed record stands for, never the replay's 127.0.0.1
+    assert urls == {
+        "lyapi": f"https://ly.govapi.tw/v2/bills/{CIO_BILL}",
+        "ppg": f"https://ppg.ly.gov.tw/ppg/bills/{CIO_BILL}/details",
+        "lis": "https://raw.githubusercontent.com/thewayiam/twly_fileHandler/master/bill/crawler/bills_9.json",
+    }
+    assert all(s["fetched_at"] for s in listed)
     assert {s["source"] for s in json.loads(stages["first-reading"]["source_urls"])} == {"lyapi", "ppg"}
 
 
@@ -108,7 +111,8 @@ def test_merged_bill_third_reading_with_companions(db_path: Path) -> None:
         ("2016-11-18", "flow")
     ]
     merged = table(db_path, "merged_reviews", report_bill_no="1050926070300100")
-    assert all(r["source_url"].startswith("http://127.0.0.1:") for r in merged)  # provenance of each link
+    # provenance of each link: the LYAPI record that carries it
+    assert all(r["source_url"].startswith("https://ly.govapi.tw/v2/bills/") for r in merged)
     # the stored bills the report merges, each by a 關連議案 link (the other two are not stored)
     assert {(r["bill_no"], r["kind"]) for r in merged} == {
         ("1050219070203400", "related"),

@@ -228,6 +228,34 @@ def test_sound_dates_have_no_doubt(replay_data: ReplayData) -> None:
     assert n.problems == []
 
 
+def test_a_bill_whose_only_entry_is_unknown_is_unknown_with_its_raw_text(
+    replay_data: ReplayData, tmp_path: Path
+) -> None:
+    """Nothing recognised is still a stage: `unknown` (未知), the caveat naming the raw text, on
+    the bills row the page and the API read; the text is still a counted unknown-stage problem."""
+    record = copy.deepcopy(replay_data.bills[CAPTURED_BILL])
+    record["提案日期"] = ""
+    record["議案流程"] = [
+        {"日期": ["2026-05-22"], "狀態": "院會決議另定期處理 ", "會期": "11-05-11", "院會/委員會": "院會"}
+    ]
+    n = normalise_bill(item(CAPTURED_BILL, record), TODAY)
+    assert (n.bill["current_stage"], n.bill["current_stage_label"]) == ("unknown", "未知")
+    assert n.bill["current_stage_on"] == "2026-05-22"
+    assert "「院會決議另定期處理」" in n.bill["current_stage_caveat"]
+
+    store = StorePipeline(str(tmp_path / "b.db"), TODAY)
+    store.open_spider()
+    store.process_item(item(CAPTURED_BILL, record))
+    store.close_spider()
+    conn = sqlite3.connect(tmp_path / "b.db")
+    [row] = conn.execute(
+        "SELECT current_stage, current_stage_label, current_stage_evidence, current_stage_caveat FROM bills"
+    ).fetchall()
+    assert row[:3] == ("unknown", "未知", "flow")
+    assert "no rule of the stage vocabulary recognises 「院會決議另定期處理」 (2026-05-22)" in row[3]
+    assert conn.execute("SELECT kind FROM problems").fetchall() == [("unknown-stage",)]
+
+
 def test_unknown_status_is_a_problem_and_a_stored_row(replay_data: ReplayData, tmp_path: Path) -> None:
     record = copy.deepcopy(replay_data.bills[CAPTURED_BILL])
     record["議案流程"].append(

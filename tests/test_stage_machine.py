@@ -24,7 +24,7 @@ from pipelines.stage_machine import (
     upgrade_first_readings,
 )
 from scrapers.items import BillItem, Provenance
-from scrapers.stages import SLUGS, TERMINAL
+from scrapers.stages import SLUGS
 
 TODAY = date(2026, 11, 26)
 FRESH = "2026-11-26T01:00:00Z"  # a capture after term 9 ended, as live LYAPI's records are
@@ -70,12 +70,61 @@ def test_step_transition(before: str | None, slug: str, after: str) -> None:
     assert state.history[-1] == slug and not state.derived
 
 
-@pytest.mark.parametrize("terminal", sorted(TERMINAL))
-@pytest.mark.parametrize("later", ["referred", "committee-reported", "scheduled", "second-reading"])
-def test_terminal_states_hold(terminal: str, later: str) -> None:
-    state = step(State(terminal, "2016-11-18", False, (terminal,)), ev(2, later, "2017-05-09"))
-    assert (state.slug, state.on) == (terminal, "2016-11-18")
-    assert state.history == (terminal, later)  # seen, recorded, but it moved nothing
+ALL_SLUGS = sorted(SLUGS - {"unknown", "filed", "expired"})
+
+
+@pytest.mark.parametrize("passed", ["third-reading", "promulgated"])
+@pytest.mark.parametrize("later", ALL_SLUGS)
+def test_only_reconsideration_or_promulgation_moves_a_passed_bill(passed: str, later: str) -> None:
+    """1050226070202600's 委員會發文 after its 三讀, 1050411070201900's 逕付二讀 and 排入院會 after
+    its 三讀: stored and seen, but they do not un-pass the bill."""
+    state = step(State(passed, "2016-11-18", False, (passed,), 3), ev(4, later, "2017-05-09"))
+    moved = passed == "third-reading" and later in {"reconsideration", "promulgated"}
+    assert (state.slug, state.on, state.seq) == (
+        (later, "2017-05-09", 4) if moved else (passed, "2016-11-18", 3)
+    )
+    assert state.history == (passed, later)  # recorded either way
+
+
+@pytest.mark.parametrize("let_go", ["withdrawn", "rejected"])
+@pytest.mark.parametrize("later", ALL_SLUGS)
+def test_a_later_plenary_entry_moves_a_withdrawn_or_rejected_bill(let_go: str, later: str) -> None:
+    """The later entry wins, except a committee's paperwork about a bill the plenary let go
+    (1050202070100200: 委員會發文 five months after 撤案)."""
+    state = step(State(let_go, "2016-11-18", False, (let_go,), 3), ev(4, later, "2017-05-09"))
+    committee = later in {"committee-listed", "committee-review", "committee-reported"}
+    assert (state.slug, state.seq) == ((let_go, 3) if committee else (later, 4))
+    assert state.history == (let_go, later)
+
+
+def test_withdrawal_after_not_considered_the_same_day_is_withdrawn() -> None:
+    """1100331070200100 (10th term): 排入院會, then on 2021-04-23 不予審議 and, listed after it,
+    撤案. Rejected used to be final and the 撤案 was ignored."""
+    events = [
+        ev(1, "scheduled", "2021-04-23"),
+        ev(2, "rejected", "2021-04-23"),
+        ev(3, "withdrawn", "2021-04-23"),
+    ]
+    state = step(step(step(State(), events[0]), events[1]), events[2])
+    assert (state.slug, state.on, state.seq) == ("withdrawn", "2021-04-23", 3)
+    assert current_stage(events, 10, TODAY, FRESH).slug == "withdrawn"  # settled: no expiry
+    # within a day the upstream order decides, whichever way round the record has them
+    swapped = [events[0], ev(2, "withdrawn", "2021-04-23"), ev(3, "rejected", "2021-04-23")]
+    assert current_stage(swapped, 10, TODAY, FRESH).slug == "rejected"
+
+
+def test_an_undated_withdrawal_holds_against_the_dated_entries_listed_after_it() -> None:
+    """1050216070200300: misq lists its undated 撤案 first, before the 2016-02-19 交付審查 and
+    排入院會(交內政委員會): nothing is known to come after the withdrawal."""
+    withdrawn = State("withdrawn", None, False, ("withdrawn",), 1)
+    assert step(withdrawn, ev(2, "referred", "2016-02-19")).slug == "withdrawn"
+    assert step(withdrawn, ev(3, "first-reading", "2016-02-19")).slug == "withdrawn"
+
+
+def test_a_reconsideration_of_not_considered_lapses_back_to_it_at_term_end() -> None:
+    events = [ev(1, "rejected", "2016-12-23"), ev(2, "reconsideration", "2016-12-30")]
+    assert current_stage(events, 9, date(2017, 1, 1)).slug == "reconsideration"
+    assert current_stage(events, 9, TODAY, FRESH).slug == "rejected"
 
 
 def test_reconsideration_after_third_reading_moves_the_state() -> None:
@@ -86,10 +135,25 @@ def test_reconsideration_after_third_reading_moves_the_state() -> None:
     assert step(state, ev(3, "third-reading", "2016-12-02")).slug == "third-reading"
 
 
-def test_unknown_never_moves_the_state() -> None:
+def test_unknown_never_moves_a_recognised_state() -> None:
     referred = step(State(), ev(1, "referred"))
     assert step(referred, ev(2, "unknown", "2020-01-01")) == referred
-    assert step(State(), ev(1, "unknown")) == State()
+
+
+def test_a_bill_with_only_unknown_entries_is_unknown() -> None:
+    state = step(State(), ev(1, "unknown", "2026-05-22"))
+    assert (state.slug, state.on, state.seq, state.history) == ("unknown", "2026-05-22", 1, ("unknown",))
+    later = step(state, ev(2, "unknown", "2026-05-29"))
+    assert (later.slug, later.on, later.seq) == ("unknown", "2026-05-29", 2)  # the later entry
+    assert step(later, ev(3, "referred", "2026-06-01")).slug == "referred"  # a known one moves it
+
+
+def test_an_unknown_bill_of_an_ended_term_is_not_derived_expired() -> None:
+    """Nothing in its record was recognised, so nothing shows it did not pass."""
+    state = current_stage([ev(1, "unknown", "2016-05-20")], 9, TODAY, FRESH)
+    assert (state.slug, state.derived, state.stale_since) == ("unknown", False, None)
+    stale = current_stage([ev(1, "unknown", "2016-05-20")], 9, TODAY, "2018-10-31T16:00:00Z")
+    assert (stale.slug, stale.stale_since) == ("unknown", "2018-11-01")
 
 
 def test_an_event_without_a_date_leaves_the_state_undated() -> None:

@@ -20,8 +20,10 @@ from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.test import get_crawler
 
 from billtracker.replay import ReplayServer
+from billtracker.replay.upstream import upstream_map
 from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem
 from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS, TwLyBillsSpider, without_output_fields
+from scrapers.tw_ly.responses import upstream_url
 from tests.conftest import run_crawl
 
 CIO_BILL = "1051006070201100"
@@ -212,7 +214,9 @@ def test_real_crawl_keeps_provenance(crawled_db: Path, replay: ReplayServer) -> 
     bills = conn.execute("SELECT bill_no, source_url, fetched_at, content_sha256 FROM bills").fetchall()
     assert len(bills) == 28
     for bill_no, source_url, fetched_at, sha in bills:
-        assert source_url == f"{replay.base_url}/v2/bills/{bill_no}"
+        # the upstream record the replayed one stands for; the replay URL is the fetches row's
+        assert source_url == f"https://ly.govapi.tw/v2/bills/{bill_no}"
+        assert (f"{replay.base_url}/v2/bills/{bill_no}", sha) in {(u, h) for u, _, _, h, _ in fetches}
         assert fetched_at and re.fullmatch(r"[0-9a-f]{64}", sha)
     # the stored hash is the hash of the body the replay serves for that URL
     _, body, _ = fetch(f"{replay.base_url}/v2/bills/{CIO_BILL}")
@@ -309,7 +313,9 @@ def test_list_mode_crawl_stores_what_the_detail_crawl_stores(
         "WHERE b.source_url LIKE '%/v2/bills?%'"
     ).fetchall()
     assert len(from_list) >= 20  # each list-page bill joins the exact request by its page's hash
-    assert all(f.startswith(b) and "output_fields=" in f for b, f in from_list)
+    upstream = upstream_map(replay.base_url)
+    assert all(b.startswith("https://ly.govapi.tw/v2/bills?") for b, _ in from_list)
+    assert all(upstream_url(f, upstream).startswith(b) and "output_fields=" in f for b, f in from_list)
 
 
 # --- the 10,000-result window (LYAPI answers 413 past it: scrapers/tw_ly/window.py) -------------

@@ -556,7 +556,8 @@ class TwLyBillsSpider(SourceSpider):
         source_url names the list page without its 25 percent-encoded output_fields (~1.3 KB that
         every stage and sponsor row would repeat: 45 KB per bill, 6 GB at 150k); the exact request
         is the `fetches` row with the same content_sha256."""
-        return replace(provenance(response, self.name), source_url=without_output_fields(response.url))
+        prov = provenance(response, self.name)
+        return replace(prov, source_url=without_output_fields(prov.source_url))
 
     def parse_bill(self, response: Response, bill_no: str) -> Iterator[Any]:
         yield fetch_item(response, self.name)

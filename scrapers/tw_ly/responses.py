@@ -64,8 +64,29 @@ def last_modified(response: Response) -> str:
     return stamp.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+# Where a response's meta carries the URL it stands for (scrapers/middlewares.UpstreamUrlMiddleware).
+UPSTREAM_META = "billtracker_upstream_url"
+
+
+def upstream_url(url: str, upstream: dict[str, str]) -> str:
+    """The URL a fetched URL stands for: a replay's http://127.0.0.1:PORT/v2/bills/X is
+    https://ly.govapi.tw/v2/bills/X (BILLTRACKER_UPSTREAM: replay prefix -> upstream prefix, the
+    longest prefix wins). A URL no prefix covers is its own upstream, as every live one is."""
+    prefix = max((p for p in upstream if url.startswith(p)), key=len, default=None)
+    return url if prefix is None else upstream[prefix] + url[len(prefix) :]
+
+
+def stands_for(response: Response) -> str:
+    """The upstream URL of a response: a reader's source link must not point at a replay that is
+    gone. The `fetches` row keeps the URL actually requested (fetch_item)."""
+    mapped = response.request.meta.get(UPSTREAM_META) if response.request is not None else None
+    return mapped or response.url
+
+
 def provenance(response: Response, spider: str) -> Provenance:
-    return Provenance(response.url, utc_now(), sha256(response.body), spider, last_modified(response))
+    """Provenance of what a response carries: the upstream URL it stands for, and the hash of
+    the body actually fetched."""
+    return Provenance(stands_for(response), utc_now(), sha256(response.body), spider, last_modified(response))
 
 
 def decode(body: bytes) -> str:
