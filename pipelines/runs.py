@@ -49,6 +49,7 @@ LOSS_KINDS = frozenset(
         "empty-page",  # a page that must have rows has none
         "block-page",  # a WAF, captcha or error page with status 200, after the retries
         "short-page",  # a ppg detail page too short to be a bill page
+        "unknown-layout",  # a ppg detail page in a layout the parser does not know
         "item-error",  # obtained, then a pipeline failed on it: not stored
         "unretriable",  # a missed request that could not be re-issued
     }
