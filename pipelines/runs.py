@@ -264,11 +264,12 @@ class RunRecorder:
         """One line a person watching the crawl can read, and the row kept current."""
         requests = self.requests()
         logger.info(
-            "progress: %d items (%d bills), %d requests, %d problems",
+            "progress: %d items (%d bills), %d requests, %d problems, %d missed",
             self.items,
             self.bills,
             requests,
             self.problems,
+            len(self.missed),
         )
         if self.db is not None and self.run_id:
             # Issue 6: with the BULK profile the store holds a batch's write transaction open in
@@ -276,9 +277,8 @@ class RunRecorder:
             # Progress is best-effort: skip it then; spider_closed writes the final counts.
             self.db.execute("PRAGMA busy_timeout = 0")
             try:
-                self.db["scrape_runs"].update(
-                    self.run_id, {"requests": requests, "items": self.items, "problems": self.problems}
-                )
+                counts = {"requests": requests, "items": self.items, "problems": self.problems}
+                self.db["scrape_runs"].update(self.run_id, counts | {"missed": len(self.missed)})
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc):
                     raise
