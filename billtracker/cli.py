@@ -138,7 +138,7 @@ def crawl(
         for name in names:
             click.echo(f"crawl: {name} -> {db}", err=True)
             # Through the scheduler's own job runner: a scrape_runs row with the exit code and
-            # the outcome (ok / failed / empty), so a manual crawl is judged like a scheduled one.
+            # the outcome (ok / partial / failed / empty), so a manual crawl is judged like a scheduled one.
             job = Job(id=f"cli-{name}", spider=name, mode="full", queries=parsed or None)
             row = run_job(job, db, settings, RetryPolicy(attempts=1))
             if row.get("status") != "ok":

@@ -83,7 +83,8 @@ def schedule(db: str, config_path: str, replay_dir: str | None, once: str | None
     """Run crawls on a schedule (APScheduler, Asia/Taipei) until stopped.
 
     Each crawl runs in its own process, one at a time; a failed or empty run is retried with
-    backoff and flagged in scrape_runs when the retries are used up.
+    backoff, a partial one by fetching again only what it missed, and the last attempt is flagged
+    in scrape_runs when the retries are used up.
 
     \b
     Examples:

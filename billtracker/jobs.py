@@ -2,6 +2,10 @@
 
 A failed or empty run is retried (backoff doubling from `backoff_seconds`); when the attempts are
 used up the last row is flagged (`flagged = 1`) so the `health` query and the log say so loudly.
+
+A `partial` run (issue 11: it lost some requests) is not ok either, but what it did obtain is
+stored: the next attempt fetches only what it missed (`-a retry_of=RUN_ID`), and ends ok when it
+recovers all of it. A failed retry is retried against the same partial run.
 """
 
 from __future__ import annotations
@@ -61,19 +65,22 @@ def run_job(
 
     db_path = str(Path(db_path).resolve())  # the crawl runs with the repository as its cwd
     row: dict[str, Any] = {}
+    retry_of = 0  # the last partial run: what the next attempt fetches again
     for attempt in range(1, retry.attempts + 1):
         db = open_db(db_path)
         run_id = start_run(db, job.spider, job.mode, job.id, attempt, None)
         db.close()
-        logger.info("job %s: attempt %d, run %d", job.id, attempt, run_id)
-        code = run_spider(
-            job.spider, db_path, {**settings, "BILLTRACKER_RUN_ID": str(run_id)}, job.spider_args()
-        )
+        args = job.spider_args() | ({"retry_of": str(retry_of)} if retry_of else {})
+        again = f" (retry of run {retry_of})" if retry_of else ""
+        logger.info("job %s: attempt %d, run %d%s", job.id, attempt, run_id, again)
+        code = run_spider(job.spider, db_path, {**settings, "BILLTRACKER_RUN_ID": str(run_id)}, args)
         db = open_db(db_path)
         row = finish_run(db, run_id, code)
         if row["status"] == "ok":
             db.close()
             return row
+        if row["status"] == "partial":
+            retry_of = run_id
         if attempt == retry.attempts:
             db["scrape_runs"].update(run_id, {"flagged": 1})
             row = db["scrape_runs"].get(run_id)

@@ -197,6 +197,7 @@ import pipelines.schema_sources  # noqa: E402,F401
 import pipelines.schema_corrections  # noqa: E402,F401  (issue 10: the corrections file as a table)
 import pipelines.schema_evidence  # noqa: E402,F401  (issue 10: evidence, data age, link kinds)
 import pipelines.schema_problems  # noqa: E402,F401  (issue 10: a problem's identity without its URL's origin)
+import pipelines.schema_runs  # noqa: E402,F401  (issue 11: missed requests, partial runs)
 
 # isort: split
 # Last: issue 6's triggers and indexes serve tables the sets above create.

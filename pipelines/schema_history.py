@@ -20,10 +20,10 @@ def i4_scrape_runs(db: sqlite_utils.Database) -> None:
             "spider": str,
             "mode": str,  # full | incremental
             "job": str,  # scheduler job id, or 'cli'
-            "attempt": int,  # 1 = first try; retries of a failed/empty run count up
+            "attempt": int,  # 1 = first try; retries of a failed/empty/partial run count up
             "started_at": str,
             "ended_at": str,
-            "status": str,  # running | ok | failed | empty | interrupted
+            "status": str,  # running | ok | failed | empty | interrupted; partial since issue 11
             "requests": int,
             "items": int,
             "inserts": int,

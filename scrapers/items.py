@@ -64,6 +64,9 @@ class ProblemItem:
     spider: str
     bill_no: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    # The request whose answer this is (scrapers/missed.py request_record): when the kind loses
+    # data (pipelines/runs.py loses_data) the run records it in `missed_requests` to fetch again.
+    request: dict[str, Any] | None = None
 
 
 @dataclass

@@ -113,9 +113,25 @@ def bad_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path, crawl
 
 def test_no_crash(bad_crawl):
     result, _, _ = bad_crawl
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Issue 11: the six unreadable bodies lost their bills, so the run is partial and exits 1.
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "crawl partial:" in result.stdout
     assert "spider_exceptions" not in result.stderr
     assert "Spider error processing" not in result.stderr
+
+
+def test_unreadable_bodies_are_missed_wrong_fields_are_not(bad_crawl):
+    """A body that is not a bill record loses the bill; a record with wrong field types is stored
+    with its problems and loses nothing."""
+    _, db, cases = bad_crawl
+    unreadable = list(cases)[:6]  # truncated, concatenated, HTML, Big5, 50 MB, nested
+    with sqlite3.connect(db) as conn:
+        run_id, status, missed = conn.execute(
+            "SELECT id, status, missed FROM scrape_runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        urls = [u for (u,) in conn.execute("SELECT url FROM missed_requests WHERE run_id = ?", [run_id])]
+    assert (status, missed) == ("partial", 6)
+    assert sorted(u.rsplit("/", 1)[-1] for u in urls) == sorted(unreadable)
 
 
 def test_every_bad_case_is_a_problem(bad_crawl):

@@ -42,10 +42,12 @@ def test_term_status() -> None:
     assert [term_status(t, settings) for t in (9, 8, 12, None)] == ["tracked", "ignored", "drift", "tracked"]
 
 
-def crawl_ppg(tmp_path: Path, samples_dir: Path, overlay: object) -> tuple[sqlite_utils.Database, list[str]]:
+def crawl_ppg(
+    tmp_path: Path, samples_dir: Path, overlay: object, exit_code: int = 0
+) -> tuple[sqlite_utils.Database, list[str]]:
     with ReplayServer(samples_dir=samples_dir, overlay=overlay) as server:
         result = run_crawl(tmp_path / "h.db", server.base_url, spider="tw_ly_ppg")
-        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.returncode == exit_code, result.stderr[-2000:]
         return sqlite_utils.Database(tmp_path / "h.db"), server.requests
 
 
@@ -70,8 +72,14 @@ def test_block_page_once_is_retried_then_stored(tmp_path: Path, samples_dir: Pat
 
 
 def test_persistent_block_page_is_a_problem_never_data(tmp_path: Path, samples_dir: Path) -> None:
-    db, requests = crawl_ppg(tmp_path, samples_dir, {CIO_DETAIL: CAPTCHA})
+    # Issue 11: the page's data was not obtained, so the run is partial and `scrapy crawl` exits 1.
+    db, requests = crawl_ppg(tmp_path, samples_dir, {CIO_DETAIL: CAPTCHA}, exit_code=1)
     assert requests.count(CIO_DETAIL) == 3  # first try + BLOCK_PAGE_RETRY_TIMES
     [problem] = [p for p in db["problems"].rows if p["kind"] == "block-page"]
     assert problem["bill_no"] == "1051006070201100"
     assert [r["source_key"] for r in db["source_bills"].rows] == ["1051006070201200"]
+    [run] = db["scrape_runs"].rows
+    assert (run["status"], run["missed"]) == ("partial", 1)
+    [missed] = db["missed_requests"].rows
+    assert (missed["kind"], missed["callback"]) == ("block-page", "parse_detail")
+    assert missed["url"].endswith(CIO_DETAIL)

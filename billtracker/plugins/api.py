@@ -3,7 +3,8 @@
 - `changes_since` and `law_bills` page by keyset: when a page is full, a
   `Link: <...after_id=N>; rel="next"` (`...before=LAST_ON/BILL_NO` for law_bills) header points at
   the next one (canned queries cannot set headers themselves).
-- Cache-Control per kind of endpoint: API queries 60 s, feeds 5 min, `health` never cached.
+- Cache-Control per kind of endpoint: API queries 60 s, feeds 5 min, `health` and `runs_feed`
+  (how the crawls are doing) never cached.
 - `Access-Control-Expose-Headers: Link` so browsers (CORS is on) can read the paging header.
 - A feed with no entries yet (a new watch, a quiet committee) is an empty Atom feed, not the
   HTTP 500 datasette-atom 0.9 gives when a query returns no rows (it takes max() of nothing).
@@ -22,7 +23,7 @@ from datasette import hookimpl
 CHANGES_PAGE_SIZE = 100
 LAW_BILLS_PAGE_SIZE = 100
 API_QUERIES = {"bill_timeline", "law_bills", "search", "changes_since", "bills_at_stage", "committee_queue"}
-NO_CACHE_QUERIES = {"health"}
+NO_CACHE_QUERIES = {"health", "runs_feed"}
 API_MAX_AGE = 60
 FEED_MAX_AGE = 300
 
