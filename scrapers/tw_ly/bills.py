@@ -292,9 +292,7 @@ class TwLyBillsSpider(SourceSpider):
         if body is None:
             yield problem
             return
-        aggs = body.get("aggs") if isinstance(body.get("aggs"), list) else []
-        buckets = next((a.get("buckets") for a in aggs if isinstance(a, dict) and a.get("agg") == name), None)
-        children = window.bucket_children(query, name, buckets or [], total)
+        children = window.bucket_children(query, name, window.agg_buckets(body, name) or [], total)
         if children is None:
             yield self.problem(
                 response,
@@ -501,9 +499,8 @@ class TwLyBillsSpider(SourceSpider):
         if body is None:
             yield problem
             return
-        aggs = body.get("aggs") if isinstance(body.get("aggs"), list) else []
-        buckets = next((a.get("buckets") for a in aggs if isinstance(a, dict) and a.get("agg") == name), None)
-        children = window.bucket_children(query, name, buckets or [], total) if buckets is not None else None
+        buckets = window.agg_buckets(body, name)
+        children = window.bucket_children(query, name, buckets, total) if buckets is not None else None
         if children is None:
             self.logger.info("window: %s does not partition %s, next field", name, window.describe(query))
             yield from self.split(response, query, total, tried | {name})

@@ -74,6 +74,12 @@ def next_split(query: Query, tried: frozenset[str] = frozenset()) -> str | None:
     return None
 
 
+def agg_buckets(body: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
+    """The buckets of the answer's `agg=name`, None when the answer has none."""
+    aggs = body.get("aggs") if isinstance(body.get("aggs"), list) else []
+    return next((a.get("buckets") for a in aggs if isinstance(a, dict) and a.get("agg") == name), None)
+
+
 def bucket_children(
     query: Query, name: str, buckets: list[dict[str, Any]], total: int
 ) -> list[tuple[Query, int]] | None:
