@@ -1,176 +1,64 @@
-"""The schema: one sqlite-utils Migrations set, the only place tables are created or changed.
+"""The schema: the one ordered list of migrations, and open_db.
 
-Add a new migration function at the end; never edit one that has shipped.
+MIGRATIONS is the order a fresh database applies them in (tests/test_migrations.py pins it);
+before, the order followed the order modules happened to be imported in. Each entry is (stored
+name, function). The stored name is the row sqlite-utils writes to `_sqlite_migrations`, the
+identity of an applied migration in every existing database, so it never changes, even where it
+records the issue that added it; the function, in the schema_* module of the tables it touches,
+says what it does. Add a new migration at the end; never edit one that has shipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from pipelines import (
+    schema_api,
+    schema_articles,
+    schema_backfill,
+    schema_core,
+    schema_corrections,
+    schema_evidence,
+    schema_fts,
+    schema_history,
+    schema_moj,
+    schema_problems,
+    schema_runs,
+    schema_sources,
+)
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("m001_core", schema_core.create_core_tables),
+    ("m002_search", schema_core.index_bill_text),
+    ("m003_problem_recurrence", schema_core.count_problem_recurrence),
+    ("m005_bill_law_codes", schema_core.add_bill_law_codes),
+    ("i5_articles", schema_articles.create_article_tables),
+    ("i11_backfill_ledger", schema_backfill.create_backfill_ledger),
+    ("i6_bills_fts_update_of_text", schema_fts.reindex_bill_text_only_when_it_changes),
+    ("i4_scrape_runs", schema_history.create_scrape_runs),
+    ("i4_history", schema_history.create_history_tables),
+    ("i4_watches", schema_history.create_watches),
+    ("i4_change_kinds", schema_history.create_change_kinds),
+    ("m004_moj_laws", schema_moj.create_moj_law_tables),
+    ("i10_law_version_export", schema_moj.add_law_version_export_day),
+    ("i3_sources", schema_sources.create_source_tables),
+    ("i3_lis_law_versions", schema_sources.create_lis_law_versions),
+    ("i10_corrections", schema_corrections.create_corrections),
+    ("i10_evidence", schema_evidence.add_evidence_columns),
+    ("i10_problem_key", schema_problems.key_problems_without_url_origin),
+    ("i10_problem_resolved", schema_problems.add_problem_resolved_at),
+    ("i11_missed_requests", schema_runs.create_missed_requests),
+    ("i6_law_bills_last_on", schema_api.keep_law_bills_last_on),
+    ("i6_bills_recent_fts", schema_api.create_recency_search_index),
+]
+
 migrations = Migrations("billtracker")
-
-PROVENANCE = {"source_url": str, "fetched_at": str, "content_sha256": str}
-
-
-@migrations()
-def m001_core(db: sqlite_utils.Database) -> None:
-    db["bills"].create(
-        {
-            "bill_no": str,  # 議案編號: 16 digits (terms 7-10) or 15 (term 11)
-            "term": int,  # 屆
-            "session": int,  # 會期
-            "title": str,  # 議案名稱 as published
-            "proposal_no": str,  # 提案編號 (70委19631)
-            "doc_no": str,  # 字號
-            "category": str,  # 議案類別 (法律案)
-            "origin": str,  # 提案來源 (委員提案, 政府提案)
-            "proposer_text": str,  # 提案單位/提案委員
-            "reason": str,  # 案由
-            "filed_on": str,  # 提案日期
-            "status_raw": str,  # top-level 議案狀態, kept but never trusted
-            "current_stage": str,
-            "current_stage_label": str,
-            "current_stage_on": str,
-            "current_stage_derived": int,
-            "last_progress_on": str,  # 最新進度日期 as published
-            "meeting_code": str,  # 會議代碼
-            "url": str,  # the bill's official page
-            "source": str,
-            **PROVENANCE,  # content_sha256: sha256 of the HTTP body the record came from
-            "record_sha256": str,  # hash of the record itself: unchanged -> no write
-            "first_seen_at": str,
-            "updated_at": str,
-        },
-        pk="bill_no",
-        not_null={"bill_no"},
-    )
-    db["stages"].create(
-        {
-            "bill_no": str,
-            "seq": int,  # 0 = filing, 1.. = 議案流程 order as published, 1000+ = derived
-            "stage": str,  # canonical slug (scrapers/stages.py)
-            "stage_label": str,
-            "status_raw": str,  # the 狀態 text exactly as published
-            "origin": str,  # flow | field | derived
-            "note": str,  # why a slug was re-classed or derived
-            "venue": str,  # 院會/委員會 as published
-            "venue_kind": str,  # plenary | committee | ''
-            "committee": str,
-            "session_code": str,  # 會期 09-02-06
-            "meeting_codes": str,  # JSON list, one per date
-            "dates": str,  # JSON list of every date as published ('' kept)
-            "on": str,  # first date (ISO)
-            "second_on": str,  # a two-day sitting's second day
-            "order_on": str,  # the date used for ordering (inherited when empty)
-            "source": str,
-            **PROVENANCE,
-            "gone_at": str,  # set when upstream stops listing it; never deleted
-        },
-        pk=("bill_no", "seq"),
-        foreign_keys=[("bill_no", "bills", "bill_no")],
-    )
-    db["sponsors"].create(
-        {
-            "bill_no": str,
-            "role": str,  # proposer | cosponsor
-            "seq": int,
-            "name_raw": str,
-            "name": str,  # one identity across spellings (pipelines/names.py)
-            "kind": str,  # legislator | caucus | government
-            "source": str,
-            "source_url": str,
-        },
-        pk=("bill_no", "role", "seq"),
-        foreign_keys=[("bill_no", "bills", "bill_no")],
-    )
-    db["laws"].create(
-        {
-            "law_code": str,
-            "name": str,
-            "status": str,
-            "kind": str,
-            "parent_code": str,
-            "source": str,
-            **PROVENANCE,
-        },
-        pk="law_code",
-    )
-    db["bill_laws"].create(
-        {"bill_no": str, "law_code": str, "law_name": str, "source_url": str},
-        pk=("bill_no", "law_code"),
-        foreign_keys=[("bill_no", "bills", "bill_no")],
-    )
-    db["related_bills"].create(
-        {"bill_no": str, "related_bill_no": str, "related_title": str, "source_url": str},
-        pk=("bill_no", "related_bill_no"),
-        foreign_keys=[("bill_no", "bills", "bill_no")],
-    )
-    db["documents"].create(
-        {"bill_no": str, "seq": int, "name": str, "url": str, "html_url": str},
-        pk=("bill_no", "seq"),
-        foreign_keys=[("bill_no", "bills", "bill_no")],
-    )
-    db["fetches"].create(
-        {
-            "id": int,
-            "url": str,
-            "fetched_at": str,
-            "status": int,
-            "content_sha256": str,
-            "bytes": int,
-            "content_type": str,
-            "spider": str,
-        },
-        pk="id",
-    )
-    db["problems"].create(
-        {
-            "id": int,
-            "recorded_at": str,
-            "spider": str,
-            "kind": str,  # malformed-json, block-page, http-404, unknown-stage, ...
-            "message": str,
-            "url": str,
-            "bill_no": str,
-            "detail": str,  # JSON
-        },
-        pk="id",
-    )
-    for table, cols in {
-        "stages": ["stage"],
-        "sponsors": ["name"],
-        "bill_laws": ["law_code"],
-        "related_bills": ["related_bill_no"],
-        "fetches": ["url"],
-        "problems": ["kind"],
-        "bills": ["current_stage"],
-    }.items():
-        db[table].create_index(cols)
-
-
-@migrations()
-def m002_search(db: sqlite_utils.Database) -> None:
-    """Chinese full text: FTS5's default tokenizer cannot find 資訊長 inside a title; trigram can."""
-    db["bills"].enable_fts(["title", "reason"], tokenize="trigram", create_triggers=True)
-
-
-@migrations()
-def m003_problem_recurrence(db: sqlite_utils.Database) -> None:
-    """A problem seen again on a later crawl bumps `times` and `last_seen_at` instead of adding a
-    row: re-running an unchanged crawl must leave every table but `fetches` as it was."""
-    db["problems"].add_column("last_seen_at", str)
-    db["problems"].add_column("times", int)
-    db.execute("UPDATE problems SET last_seen_at = recorded_at, times = 1 WHERE times IS NULL")
-    db["problems"].create_index(["kind", "url", "bill_no"], index_name="idx_problems_identity")
-
-
-@migrations()
-def m005_bill_law_codes(db: sqlite_utils.Database) -> None:
-    """A JSON array of law codes on each bill, so staffers can facet bills by law (array facet)."""
-    db["bills"].add_column("law_codes", str)
+for _name, _apply in MIGRATIONS:
+    migrations(name=_name)(_apply)
 
 
 def open_db(
@@ -183,22 +71,3 @@ def open_db(
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
-
-
-import pipelines.schema_articles  # noqa: E402,F401  (issue 5: articles, search_texts)
-import pipelines.schema_backfill  # noqa: E402,F401  (issue 11: the backfill ledger)
-import pipelines.schema_fts  # noqa: E402,F401  (issue 6: bills_fts re-indexed only when its text changes)
-import pipelines.schema_history  # noqa: E402,F401  (issue 4: runs, history, watches)
-import pipelines.schema_moj  # noqa: E402,F401  (registers its migrations after the core set)
-import pipelines.schema_sources  # noqa: E402,F401
-
-# isort: split
-# After the sets whose tables it adds columns to.
-import pipelines.schema_corrections  # noqa: E402,F401  (issue 10: the corrections file as a table)
-import pipelines.schema_evidence  # noqa: E402,F401  (issue 10: evidence, data age, link kinds)
-import pipelines.schema_problems  # noqa: E402,F401  (issue 10: a problem's identity without its URL's origin)
-import pipelines.schema_runs  # noqa: E402,F401  (issue 11: missed requests, partial runs)
-
-# isort: split
-# Last: issue 6's triggers and indexes serve tables the sets above create.
-import pipelines.schema_api  # noqa: E402,F401  (issue 6: law_bills last_on, recency-keyed search)

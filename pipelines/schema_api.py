@@ -20,8 +20,6 @@ import re
 
 import sqlite_utils
 
-from pipelines.schema import migrations
-
 # rowid of bills_recent_fts = YYYYMMDD of filed_on * ROWID_SPAN + bills.rowid. 10 million rowids is
 # ~70 times every bill the Legislative Yuan has numbered since 1999 (LYAPI: 147,241).
 ROWID_SPAN = 10_000_000
@@ -45,8 +43,7 @@ LAST_ON = (
 )
 
 
-@migrations()
-def i6_law_bills_last_on(db: sqlite_utils.Database) -> None:
+def keep_law_bills_last_on(db: sqlite_utils.Database) -> None:
     """bill_laws.last_on, its index, and the triggers that keep it equal to max(stages.on)."""
     db.execute("ALTER TABLE bill_laws ADD COLUMN last_on TEXT NOT NULL DEFAULT ''")
     db.execute(f"UPDATE bill_laws SET last_on = {LAST_ON.format(bill='bill_laws.bill_no')}")
@@ -86,8 +83,7 @@ def indexed(alias: str, column: str) -> str:
     return f"coalesce({alias}.{column}, '') || char(3, 3)"
 
 
-@migrations()
-def i6_bills_recent_fts(db: sqlite_utils.Database) -> None:
+def create_recency_search_index(db: sqlite_utils.Database) -> None:
     """A trigram index of titles and 案由 keyed by recency, its vocabulary, and the triggers that
     keep it in step with bills."""
     db.execute(

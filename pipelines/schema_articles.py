@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import PROVENANCE, migrations
+from pipelines.schema_core import PROVENANCE
 
 
-@migrations()
-def i5_articles(db: sqlite_utils.Database) -> None:
+def create_article_tables(db: sqlite_utils.Database) -> None:
     db["articles"].create(
         {
             "bill_no": str,

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i11_backfill_ledger(db: sqlite_utils.Database) -> None:
+def create_backfill_ledger(db: sqlite_utils.Database) -> None:
     db["backfill_plans"].create(
         {
             "id": int,

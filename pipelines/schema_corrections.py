@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i10_corrections(db: sqlite_utils.Database) -> None:
+def create_corrections(db: sqlite_utils.Database) -> None:
     db["corrections"].create(
         {
             "key": str,  # sha256 of (bill, field, what it targets): the entry's identity

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i10_evidence(db: sqlite_utils.Database) -> None:
+def add_evidence_columns(db: sqlite_utils.Database) -> None:
     for table, column in (
         ("stages", "evidence_kind"),
         ("stages", "evidence"),

@@ -1,17 +1,14 @@
 """Schema for issue 6: the bills full-text index is re-indexed only when its text changes.
 
-Registered on the one Migrations set (pipelines/schema.py imports this module at its end).
+Applied in the order pipelines/schema.py's MIGRATIONS lists.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i6_bills_fts_update_of_text(db: sqlite_utils.Database) -> None:
+def reindex_bill_text_only_when_it_changes(db: sqlite_utils.Database) -> None:
     """bills_fts holds title and reason only, but sqlite-utils' trigger re-indexed a bill on every
     UPDATE of any column: reconcile sets `sources` (and the store the current stage) on every bill
     of a backfill, and each trigram re-index cost ~0.4 ms a bill. Same index content, fewer writes

@@ -1,17 +1,14 @@
 """Schema for issue 4: run records, bill history, typed change events, watches.
 
-Registered on the one Migrations set (pipelines/schema.py imports this module at its end).
+Applied in the order pipelines/schema.py's MIGRATIONS lists.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i4_scrape_runs(db: sqlite_utils.Database) -> None:
+def create_scrape_runs(db: sqlite_utils.Database) -> None:
     """One row per crawl attempt: written when it starts, completed when it ends, so a crash
     still leaves a row saying it started and never finished."""
     db["scrape_runs"].create(
@@ -41,8 +38,7 @@ def i4_scrape_runs(db: sqlite_utils.Database) -> None:
     db["scrape_runs"].create_index(["spider", "status", "ended_at"])
 
 
-@migrations()
-def i4_history(db: sqlite_utils.Database) -> None:
+def create_history_tables(db: sqlite_utils.Database) -> None:
     """git-style history: a bill's full record each time its hash changes, and typed events."""
     db["bill_versions"].create(
         {
@@ -81,8 +77,7 @@ def i4_history(db: sqlite_utils.Database) -> None:
     db["changes"].create_index(["kind"])
 
 
-@migrations()
-def i4_watches(db: sqlite_utils.Database) -> None:
+def create_watches(db: sqlite_utils.Database) -> None:
     """Watches (from a TOML config) and which changes each concerns."""
     db["watches"].create(
         {
@@ -102,8 +97,7 @@ def i4_watches(db: sqlite_utils.Database) -> None:
     db["change_watches"].create_index(["watch"])
 
 
-@migrations()
-def i4_change_kinds(db: sqlite_utils.Database) -> None:
+def create_change_kinds(db: sqlite_utils.Database) -> None:
     """The closed list of change kinds with their Chinese labels (feeds join it for titles)."""
     from pipelines.history import KIND_LABELS
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import PROVENANCE, migrations
+from pipelines.schema_core import PROVENANCE
 
 
-@migrations()
-def m004_moj_laws(db: sqlite_utils.Database) -> None:
+def create_moj_law_tables(db: sqlite_utils.Database) -> None:
     db["laws"].add_column("moj_pcode", str)
     db["law_versions"].create(
         {
@@ -44,8 +43,7 @@ def m004_moj_laws(db: sqlite_utils.Database) -> None:
     db["law_articles"].create_index(["law_code", "article_key"])
 
 
-@migrations()
-def i10_law_version_export(db: sqlite_utils.Database) -> None:
+def add_law_version_export_day(db: sqlite_utils.Database) -> None:
     """law_versions.export_on: the modification date of the export a version was read from, so
     two exports that word one 沿革 entry differently (公布 / 發布) resolve to the newer one,
     whichever arrives last."""

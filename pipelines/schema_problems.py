@@ -11,11 +11,9 @@ from __future__ import annotations
 import sqlite_utils
 
 from pipelines.problems import problem_key
-from pipelines.schema import migrations
 
 
-@migrations()
-def i10_problem_key(db: sqlite_utils.Database) -> None:
+def key_problems_without_url_origin(db: sqlite_utils.Database) -> None:
     db["problems"].add_column("problem_key", str)
     rows = db.execute(
         "SELECT id, spider, kind, message, url, bill_no, times, last_seen_at FROM problems ORDER BY id"
@@ -37,8 +35,7 @@ def i10_problem_key(db: sqlite_utils.Database) -> None:
     db["problems"].create_index(["problem_key"], index_name="idx_problems_key", unique=True)
 
 
-@migrations()
-def i10_problem_resolved(db: sqlite_utils.Database) -> None:
+def add_problem_resolved_at(db: sqlite_utils.Database) -> None:
     """problems.resolved_at: a condition that no longer holds (an MOJ law linked once its LY law
     arrived) is kept as history, not shown as a current problem."""
     db["problems"].add_column("resolved_at", str)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import migrations
 
-
-@migrations()
-def i11_missed_requests(db: sqlite_utils.Database) -> None:
+def create_missed_requests(db: sqlite_utils.Database) -> None:
     runs = db["scrape_runs"]
     runs.add_column("missed", int)  # requests whose data this run did not obtain
     runs.add_column("retry_of", int)  # the run whose missed requests this run fetched again

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.schema import PROVENANCE, migrations
+from pipelines.schema_core import PROVENANCE
 
 
-@migrations()
-def i3_sources(db: sqlite_utils.Database) -> None:
+def create_source_tables(db: sqlite_utils.Database) -> None:
     # One row per (source, key): what that source says about the bill, as published.
     db["source_bills"].create(
         {
@@ -132,8 +131,7 @@ def i3_sources(db: sqlite_utils.Database) -> None:
         db[table].create_index(cols)
 
 
-@migrations()
-def i3_lis_law_versions(db: sqlite_utils.Database) -> None:
+def create_lis_law_versions(db: sqlite_utils.Database) -> None:
     """lis' list of a law's versions ("中華民國106年6月14日公布"): promulgation evidence second to
     MOJ's 沿革 (law_versions), and the only one for laws MOJ's samples do not cover."""
     db["lis_law_versions"].create(
