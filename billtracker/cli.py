@@ -16,14 +16,12 @@ from typing import Any
 
 import click
 
-from billtracker.cli_options import corpus_option, replay_option
+from billtracker.cli_options import DEFAULT_DB, corpus_option, replay_option
 from billtracker.paths import REPO_ROOT
 from billtracker.replay.moj import moj_urls
 from billtracker.replay.upstream import upstream_map
 from billtracker.serving import SETTINGS, write_metadata_for
 from billtracker.spiders import SPIDERS, replay_queries, source_replay_settings
-
-DEFAULT_DB = "billtracker.db"
 
 
 def replay_settings(base_url: str) -> dict[str, str]:

@@ -13,12 +13,11 @@ import click
 import sqlite_utils
 
 from billtracker.audit import as_json, render_markdown, render_text, run_audit, today_in_taipei
+from billtracker.cli_options import DEFAULT_DB
 
 
 @click.command()
-@click.option(
-    "--db", "db_path", default="billtracker.db", show_default=True, help="SQLite database to audit."
-)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database to audit.")
 @click.option("--json", "as_json_", is_flag=True, help="Print the result as JSON.")
 @click.option("--markdown", is_flag=True, help="Print README's fidelity tables (Markdown).")
 @click.option("--today", default="", help='Judge "the term has ended" on this day (YYYY-MM-DD).')

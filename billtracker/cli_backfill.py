@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from billtracker.cli_options import replay_option
+from billtracker.cli_options import DEFAULT_DB, replay_option
 from billtracker.profiles import BULK, BULK_BILLS_PER_SECOND
 from pipelines.backfill import Progress, progress
 from pipelines.runs import finish_run, start_run
@@ -197,7 +197,7 @@ def problem_kinds(db_path: str, since: str) -> dict[str, int]:
 
 
 @click.command()
-@click.option("--db", default="billtracker.db", show_default=True, help="SQLite database to fill.")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to fill.")
 @click.option(
     "--query",
     "queries",

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import click
 
+from billtracker.cli_options import DEFAULT_DB
+
 
 @click.command()
 @click.option(
     "--node", "nodes", multiple=True, required=True, metavar="URL", help="A Scrapyd node. Repeatable."
 )
 @click.option("--query", "queries", multiple=True, metavar="FIELD=VALUE[&...]", help="One job per query.")
-@click.option(
-    "--db", default="billtracker.db", show_default=True, help="The database the results merge into."
-)
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="The database the results merge into.")
 @click.option("--workdir", default="", help="Where the jobs write their own databases (default: a temp dir).")
 @click.option("--replay", "replay_dir", is_flag=False, flag_value="", default=None, metavar="DIR",
               help="Point the jobs at the recorded responses served from DIR on 127.0.0.1.")  # fmt: skip

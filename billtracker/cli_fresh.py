@@ -16,11 +16,9 @@ from typing import Any
 
 import click
 
-from billtracker.cli_options import replay_option
+from billtracker.cli_options import DEFAULT_DB, replay_option
 from billtracker.jobs import run_job
 from billtracker.schedule import DEFAULT_CONFIG, BadConfig, Config, build_scheduler, load_config
-
-DEFAULT_DB = "billtracker.db"
 
 
 def _config(path: str) -> Config:

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import click
 
+from scrapers.settings import BILLTRACKER_DB
+
+# The database every command reads or writes unless --db says otherwise: the crawl setting's own
+# default (scrapers/settings.py), so `scrapy crawl` and `billtracker` agree.
+DEFAULT_DB = BILLTRACKER_DB
+
 # Shared by every command that can crawl the recorded samples instead of the live sites.
 replay_option = click.option(
     "--replay",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from billtracker.cli_options import DEFAULT_DB
+
 
 def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
     """VACUUM INTO out (atomically replaced); returns its size and bill count."""
@@ -50,7 +52,7 @@ def replica_args(snapshot: str, port: int, host: str, metadata: Path) -> list[st
 
 
 @click.command()
-@click.option("--db", default="billtracker.db", show_default=True, help="The live database.")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="The live database.")
 @click.option("--out", required=True, help="Snapshot file to (re)write, e.g. /srv/billtracker/billtracker.db")
 def publish(db: str, out: str) -> None:
     """Write a VACUUM INTO snapshot of the database for immutable read replicas.

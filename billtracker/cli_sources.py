@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import click
 
+from billtracker.cli_options import DEFAULT_DB
 from scrapers.settings import USER_AGENT
 from scrapers.tw_ly.responses import utc_now
 
@@ -108,7 +109,7 @@ def record_command(url: str, out: Path) -> None:
 
 
 @click.command(name="reconcile")
-@click.option("--db", default="billtracker.db", show_default=True, help="SQLite database to reconcile.")
+@click.option("--db", default=DEFAULT_DB, show_default=True, help="SQLite database to reconcile.")
 @click.option("--today", default="", help="Freeze today's date (YYYY-MM-DD) for expiry.")
 @click.option(
     "--corrections",

@@ -14,9 +14,7 @@ from datetime import date
 from typing import Any
 
 from billtracker.dbread import days_between, known_until, rows
-from scrapers.stages import LABELS
-
-IN_COMMITTEE = frozenset({"referred", "re-referred", "committee-listed", "committee-review"})
+from scrapers.stages import IN_COMMITTEE, LABELS
 
 
 def _bills_with_stages(conn: sqlite3.Connection, where: str = "", params: Any = ()) -> list[dict[str, Any]]:

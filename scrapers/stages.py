@@ -54,6 +54,11 @@ LABELS: dict[str, str] = {s.slug: s.label for s in STAGES}
 # (復議 after 三讀, 撤案 after 不予審議) is pipelines/stage_machine.moves.
 TERMINAL: frozenset[str] = frozenset({"third-reading", "promulgated", "withdrawn", "rejected"})
 
+# Stages that leave a bill waiting with a committee: referred there and not yet reported. The
+# time-in-stage pages (billtracker/timing.py) and the `committee_queue` canned query use this set
+# (tests/test_one_home.py checks the query's SQL names exactly these).
+IN_COMMITTEE: frozenset[str] = frozenset({"referred", "re-referred", "committee-listed", "committee-review"})
+
 
 @dataclass(frozen=True)
 class Rule:
