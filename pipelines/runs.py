@@ -160,9 +160,9 @@ class RunRecorder:
         settings = crawler.settings
         self.crawler = crawler
         self.db_path = settings.get("BILLTRACKER_DB")
-        self.run_id = settings.getint("BILLTRACKER_RUN_ID", 0)
-        self.every_seconds = settings.getfloat("BILLTRACKER_PROGRESS_SECONDS", 10.0)
-        self.every_items = settings.getint("BILLTRACKER_PROGRESS_ITEMS", 100)
+        self.run_id = settings.getint("BILLTRACKER_RUN_ID")
+        self.every_seconds = settings.getfloat("BILLTRACKER_PROGRESS_SECONDS")
+        self.every_items = settings.getint("BILLTRACKER_PROGRESS_ITEMS")
         self.bills = 0
         self.data_items = 0
         self.problems = 0

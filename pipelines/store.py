@@ -101,11 +101,11 @@ class StorePipeline:
         settings = crawler.settings
         pipeline = cls(
             settings.get("BILLTRACKER_DB"),
-            taipei_today(settings.get("BILLTRACKER_TODAY", "")),
+            taipei_today(settings.get("BILLTRACKER_TODAY")),
             crawler,
-            settings.get("BILLTRACKER_WATCHES", ""),
-            batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS", 1),
-            batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS", 2.0),
+            settings.get("BILLTRACKER_WATCHES"),
+            batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS"),
+            batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS"),
         )
         # Scrapy closes pipelines in reverse order: ReconcilePipeline (900) would find the last
         # batch uncommitted and its write lock held. The spider goes idle before a finished crawl

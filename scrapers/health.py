@@ -90,9 +90,9 @@ class BlockPageRetryMiddleware:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.base = settings.getfloat("BACKOFF_BASE_SECONDS", 2.0)
-        self.cap = settings.getfloat("BACKOFF_MAX_SECONDS", 120.0)
-        self.max_retry_times = settings.getint("BLOCK_PAGE_RETRY_TIMES", 2)
+        self.base = settings.getfloat("BACKOFF_BASE_SECONDS")
+        self.cap = settings.getfloat("BACKOFF_MAX_SECONDS")
+        self.max_retry_times = settings.getint("BLOCK_PAGE_RETRY_TIMES")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> BlockPageRetryMiddleware:

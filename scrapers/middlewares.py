@@ -45,8 +45,8 @@ def backoff_seconds(retries: int, base: float, cap: float, retry_after: float | 
 class BackoffRetryMiddleware(RetryMiddleware):
     def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
         super().__init__(settings)
-        self.base = settings.getfloat("BACKOFF_BASE_SECONDS", 2.0)
-        self.cap = settings.getfloat("BACKOFF_MAX_SECONDS", 120.0)
+        self.base = settings.getfloat("BACKOFF_BASE_SECONDS")
+        self.cap = settings.getfloat("BACKOFF_MAX_SECONDS")
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response

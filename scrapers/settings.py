@@ -68,6 +68,10 @@ BILLTRACKER_WATCHES = ""
 
 # Where items are stored. The CLI passes -s BILLTRACKER_DB=...
 BILLTRACKER_DB = "billtracker.db"
+# The store commits after this many items or seconds, whichever comes first (1: every item is
+# its own transaction; the BULK profile batches 500).
+BILLTRACKER_BATCH_ITEMS = 1
+BILLTRACKER_BATCH_SECONDS = 2.0
 # Frozen "today" (YYYY-MM-DD) for tests; empty means the real Asia/Taipei date.
 BILLTRACKER_TODAY = ""
 # Replay URL prefix -> the upstream URL prefix it stands for (JSON on the command line); the

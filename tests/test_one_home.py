@@ -55,3 +55,27 @@ def test_the_default_database_path_has_one_home() -> None:
     for path in sorted((REPO / "billtracker").rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert f'"{DEFAULT_DB}"' not in text, f"{path.relative_to(REPO)} names the default database itself"
+
+
+SETTING_READ = re.compile(r"settings\.get(?:int|float|bool|list|dict)?\(\s*\"([A-Z][A-Z0-9_]*)\"\s*(,)?")
+
+
+def test_every_setting_a_component_reads_has_its_default_in_the_settings_module() -> None:
+    """A Scrapy setting's default lives in scrapers/settings.py only: a component that reads it
+    with its own fallback would disagree with the module the day one of them changes."""
+    from scrapy.settings import default_settings
+
+    from scrapers import settings
+
+    read: set[str] = set()
+    fallbacks = []
+    for folder in ("scrapers", "pipelines"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for match in SETTING_READ.finditer(path.read_text(encoding="utf-8")):
+                read.add(match.group(1))
+                if match.group(2) and path.name != "reconcile.py":  # reconcile: after its split
+                    fallbacks.append(f"{path.relative_to(REPO)}: {match.group(1)}")
+    assert read, "no settings reads found: the pattern no longer matches the code"
+    ours = {name for name in read if not hasattr(default_settings, name)}
+    assert {name for name in ours if not hasattr(settings, name)} == set()
+    assert fallbacks == []

@@ -169,11 +169,11 @@ class TwLyBillsSpider(SourceSpider):
 
     @cached_property
     def limit(self) -> int:
-        return self.settings.getint("TW_LY_PAGE_LIMIT", 100)
+        return self.settings.getint("TW_LY_PAGE_LIMIT")
 
     @cached_property
     def window(self) -> int:
-        return self.settings.getint("TW_LY_RESULT_WINDOW", window.RESULT_WINDOW)
+        return self.settings.getint("TW_LY_RESULT_WINDOW")
 
     def list_url(
         self, query: dict[str, Any], page: int, limit: int = 0, agg: str = "", probe: bool = False
@@ -277,7 +277,7 @@ class TwLyBillsSpider(SourceSpider):
         codes = [
             str(law.get("法律編號")) for law in laws if isinstance(law, dict) and self.organisational(law)
         ]
-        step = max(1, self.settings.getint("TW_LY_LAWS_PER_QUERY", 40))
+        step = max(1, self.settings.getint("TW_LY_LAWS_PER_QUERY"))
         for i in range(0, len(codes), step):
             yield self.root_request({"法律編號": codes[i : i + step]})
         if page == 1:
@@ -590,7 +590,7 @@ class TwLyBillsSpider(SourceSpider):
                 yield self._request(self.law_url(code), self.parse_law, law_code=code)
         # Incremental refresh stays on the list: related bills outside it wait for the full pass.
         related_bills = record.get("關連議案")
-        if self.settings.getbool("TW_LY_FOLLOW_RELATED", True) and not self.incremental:
+        if self.settings.getbool("TW_LY_FOLLOW_RELATED") and not self.incremental:
             for related in related_bills if isinstance(related_bills, list) else []:
                 other = str(related.get("議案編號") or "").strip() if isinstance(related, dict) else ""
                 if other and self.list_fields:
@@ -616,7 +616,7 @@ class TwLyBillsSpider(SourceSpider):
     def stored_related_missing(self) -> set[str]:
         """Related bills named by committed bills and not stored themselves (the open batch's
         bills are in `listed`). Only when following related bills is on."""
-        if not self.settings.getbool("TW_LY_FOLLOW_RELATED", True):
+        if not self.settings.getbool("TW_LY_FOLLOW_RELATED"):
             return set()
         conn = self.ledger_db()
         try:

@@ -24,7 +24,7 @@ class TwLyLegislatorsSpider(SourceSpider):
 
     def list_url(self, term: int, page: int) -> str:
         base = self.settings.get("TW_LY_API_BASE").rstrip("/")
-        limit = self.settings.getint("TW_LY_PAGE_LIMIT", 100)
+        limit = self.settings.getint("TW_LY_PAGE_LIMIT")
         return f"{base}/legislators?{urlencode({'屆': term, 'page': page, 'limit': limit})}"
 
     async def start(self) -> AsyncIterator[scrapy.Request]:

@@ -167,7 +167,7 @@ class TwLyOpendataSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for fmt in self.settings.getlist("TW_LY_OPENDATA_FORMATS"):
             yield self.request(self.dataset_url(20, fmt), self.parse_bills, fmt=fmt)
-        if self.settings.getbool("TW_LY_OPENDATA_ROSTERS", True):
+        if self.settings.getbool("TW_LY_OPENDATA_ROSTERS"):
             yield self.request(self.dataset_url(9, "CSV"), self.parse_roster)
 
     def rows(self, response: Response, fmt: str) -> list[dict[str, Any]]:

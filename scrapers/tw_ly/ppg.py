@@ -33,7 +33,7 @@ class TwLyPpgSpider(SourceSpider):
         return self.settings.get("TW_LY_PPG_BASE").rstrip("/")
 
     def list_url(self, term: int, page: int) -> str:
-        size = self.settings.getint("TW_LY_PPG_PAGE_SIZE", 50)
+        size = self.settings.getint("TW_LY_PPG_PAGE_SIZE")
         query = urlencode({"term": f"{term:02d}", "page": page, "size": size})
         return f"{self.base}/ppg/api/v1/all-bills?{query}"
 
@@ -74,7 +74,7 @@ class TwLyPpgSpider(SourceSpider):
             yield self.request(
                 self.detail_url(bill_no),
                 self.parse_detail,
-                min_bytes=self.settings.getint("TW_LY_PPG_MIN_BYTES", 9000),
+                min_bytes=self.settings.getint("TW_LY_PPG_MIN_BYTES"),
                 bill_no=bill_no,
                 term=str(entry.get("term") or ""),
             )
@@ -83,7 +83,7 @@ class TwLyPpgSpider(SourceSpider):
 
     def parse_detail(self, response: Response, bill_no: str, term: str = "") -> Iterator[Any]:
         yield fetch_item(response, self.name)
-        kind = bad_body(response.body, self.settings.getint("TW_LY_PPG_MIN_BYTES", 9000))
+        kind = bad_body(response.body, self.settings.getint("TW_LY_PPG_MIN_BYTES"))
         if kind:
             message = {
                 "placeholder-page": "page says 此筆資料尚未建置",

@@ -24,7 +24,8 @@ import math
 from typing import Any
 from urllib.parse import quote
 
-RESULT_WINDOW = 10_000
+from scrapers.settings import TW_LY_RESULT_WINDOW as RESULT_WINDOW
+
 # Split fields in order: each bill has exactly one value of each, so their agg buckets partition
 # a query (checked: the bucket counts must add up to its total).
 SPLIT_FIELDS = ("屆", "議案類別", "會期", "提案來源", "議案狀態")
