@@ -6,17 +6,10 @@ by `billtracker backfill` (the plan it prints, progress, what a resumed crawl st
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
 
 from scrapers.items import PageDoneItem, PlanLeafItem
-
-
-def query_key(query: dict[str, Any]) -> str:
-    """A leaf query as its ledger key: the same JSON for the same query, in the spider and here."""
-    return json.dumps(query, ensure_ascii=False, separators=(",", ":"))
 
 
 def add_leaf(conn: sqlite3.Connection, item: PlanLeafItem, now: str) -> None:
@@ -63,15 +56,3 @@ def progress(conn: sqlite3.Connection, plan_id: int) -> Progress:
         [plan_id],
     ).fetchone()
     return Progress(leaves, pages, done, expected)
-
-
-def pages_left(conn: sqlite3.Connection, plan_id: int) -> list[tuple[str, int, int]]:
-    """(query JSON, page, the leaf's page count) of every page not done, in planning order."""
-    return [
-        (q, p, n)
-        for q, p, n in conn.execute(
-            "SELECT query, page, pages FROM backfill_pages WHERE plan_id = ? AND done_at IS NULL "
-            "ORDER BY rowid",
-            [plan_id],
-        )
-    ]

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from pipelines.article_numbers import article_key as numbered_key
 from pipelines.article_numbers import cn_int, parse_article
 from pipelines.dates import parse_date
+from scrapers.tw_law.moj import pcode_from_url
 
 
 class BadLawRecord(ValueError):
@@ -98,10 +98,6 @@ def article_key(article_no: str, previous: str = "0000-00") -> str:
     """MOJ's '第 12-3 條' -> '0012-03'; a chapter heading keeps the previous key + 'c'."""
     parsed = parse_article(article_no)
     return numbered_key(*parsed) if parsed else previous + "c"
-
-
-def pcode_from_url(url: str) -> str:
-    return (parse_qs(urlsplit(url).query).get("pcode") or [""])[0]
 
 
 def read_law(record: dict[str, Any]) -> MojLaw:

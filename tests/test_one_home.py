@@ -79,3 +79,20 @@ def test_every_setting_a_component_reads_has_its_default_in_the_settings_module(
     ours = {name for name in read if not hasattr(default_settings, name)}
     assert {name for name in ours if not hasattr(settings, name)} == set()
     assert fallbacks == []
+
+
+def test_spiders_import_nothing_from_pipelines() -> None:
+    """Data flows from scrapers/ into pipelines/, never back: a spider that imports a pipeline
+    module ties fetching to storing (and made import circles possible)."""
+    import ast
+
+    offenders = []
+    for path in sorted((REPO / "scrapers").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] == "pipelines"]
+    assert offenders == []

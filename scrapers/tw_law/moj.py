@@ -13,14 +13,19 @@ import json
 import zipfile
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import scrapy
 from scrapy.http import Response
 
-from pipelines.moj import pcode_from_url
 from scrapers.items import LawTextItem
 from scrapers.tw_ly.common import SourceSpider
 from scrapers.tw_ly.responses import BadBody, classify_non_json, fetch_item, provenance
+
+
+def pcode_from_url(url: str) -> str:
+    """A law's pcode from its law.moj.gov.tw URL (LawAll.aspx?pcode=A0010001)."""
+    return (parse_qs(urlsplit(url).query).get("pcode") or [""])[0]
 
 
 def law_records(body: bytes) -> list[dict[str, Any]]:

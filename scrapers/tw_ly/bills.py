@@ -50,7 +50,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 
-from pipelines.backfill import pages_left, query_key
+from scrapers.backfill_ledger import pages_left, query_key
 from scrapers.items import BillItem, LawItem, PageDoneItem, PlanLeafItem, Provenance
 from scrapers.stages import clean_status
 from scrapers.tw_ly import window
