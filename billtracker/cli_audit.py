@@ -1,4 +1,4 @@
-"""`billtracker audit` (issue 10): every invariant checked on a database, loudly.
+"""`billtracker audit`: every invariant checked on a database, loudly.
 
 Registered on the `billtracker` group by billtracker/cli.py; the checks are in billtracker/audit.py.
 """

@@ -1,4 +1,4 @@
-"""`billtracker backfill` (issue 11): plan a whole-corpus crawl, run it, resume it after a kill.
+"""`billtracker backfill`: plan a whole-corpus crawl, run it, resume it after a kill.
 
 Planning is a `tw_ly_bills` crawl in plan mode (only `limit=1` probes and agg requests): the
 spider's own window splitting turns the queries into leaves that fit LYAPI's 10,000-result

@@ -1,4 +1,4 @@
-"""Commands that keep the data fresh and publish it (issue 4): schedule, up, history, export.
+"""Commands that keep the data fresh and publish it: schedule, up, history, export.
 
 Registered on the `billtracker` group by the last line of billtracker/cli.py.
 """

@@ -1,4 +1,4 @@
-"""`billtracker record` and `billtracker reconcile`: the commands issue 3 adds.
+"""`billtracker record` and `billtracker reconcile`: secondary sources in, one record per bill out.
 
 `record` exists because no raw ppg page was ever captured: whoever has network runs it against
 the live site, and the saved body + sidecar become a replay fixture the ppg parser is checked on.

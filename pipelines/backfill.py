@@ -1,4 +1,4 @@
-"""The backfill ledger (issue 11): plans, their pages, and what is done.
+"""The backfill ledger: plans, their pages, and what is done.
 
 Written by the store pipeline (leaf pages while planning, a page done with its bills) and read
 by `billtracker backfill` (the plan it prints, progress, what a resumed crawl still asks for).

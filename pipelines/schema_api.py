@@ -1,4 +1,4 @@
-"""Issue 6's serving schema: what lets `law_bills` and `search` answer in milliseconds at 150k bills.
+"""The serving schema: what lets `law_bills` and `search` answer in milliseconds at 150k bills.
 
 Both are kept up to date by SQLite TRIGGERS, not by the writers: any code that writes `stages`,
 `bill_laws` or `bills` (the store, reconcile, a hand fix in the sqlite3 shell) keeps them right

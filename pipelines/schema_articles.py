@@ -1,4 +1,4 @@
-"""Issue 5's tables: amended articles (from 對照表 or titles) and search keys."""
+"""Amended articles (from 對照表 or titles) and search keys."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 11: the backfill ledger, so a killed backfill resumes without refetching finished pages.
+"""The backfill ledger, so a killed backfill resumes without refetching finished pages.
 
 `backfill_plans`: one row per planned backfill (its top-level queries, page size and window,
 what planning found). `backfill_pages`: every list page the plan asks for, one row each, keyed

@@ -1,4 +1,4 @@
-"""Issue 10's `corrections` table: every entry of the reviewed corrections file, as reconcile found it.
+"""The `corrections` table: every entry of the reviewed corrections file, as reconcile found it.
 
 One row per entry, keyed by what it corrects (pipelines/corrections.py `Entry.key`), so editing the
 entry's why or source updates its row, and an entry removed from the file keeps its row with

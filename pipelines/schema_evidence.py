@@ -1,4 +1,4 @@
-"""Issue 10's columns: every derived or doubted fact names its evidence, every bill its data age.
+"""Evidence columns: every derived or doubted fact names its evidence, every bill its data age.
 
 - stages.evidence_kind: what the stage rests on (pipelines/evidence.py lists the kinds);
   stages.evidence: the text it rests on, with the record it was read from;

@@ -1,4 +1,4 @@
-"""Schema for issue 6: the bills full-text index is re-indexed only when its text changes.
+"""The bills full-text index is re-indexed only when its text changes.
 
 Applied in the order pipelines/schema.py's MIGRATIONS lists.
 """

@@ -1,4 +1,4 @@
-"""Schema for issue 4: run records, bill history, typed change events, watches.
+"""Run records, bill history, typed change events, watches.
 
 Applied in the order pipelines/schema.py's MIGRATIONS lists.
 """

@@ -1,4 +1,4 @@
-"""Issue 10: a problem is one row per thing that failed, not one per run.
+"""A problem is one row per thing that failed, not one per run.
 
 problems.problem_key (pipelines/problems.py problem_key) identifies a problem without the
 origin of its URL: the replay serves every run on a new port, and each run used to add the same

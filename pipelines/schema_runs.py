@@ -1,4 +1,4 @@
-"""Issue 11: a run that lost anything is `partial`, and what it lost can be fetched again.
+"""Partial runs: a run that lost anything is `partial`, and what it lost can be fetched again.
 
 scrape_runs.missed counts the requests whose data the run did not obtain; `missed_requests`
 keeps each one with what re-issues it (URL, callback name, cb_kwargs, the meta that matters), so

@@ -1,4 +1,4 @@
-"""Tables of issue 3: every source's own reading of a bill, the reconciled links between them,
+"""Source tables: every source's own reading of a bill, the reconciled links between them,
 and the ledger of what they disagree on. Registered on the one Migrations set."""
 
 from __future__ import annotations
