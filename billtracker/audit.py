@@ -1,4 +1,4 @@
-"""The audit: every invariant the data promises (evidence, dates, provenance), checked on a whole database (`billtracker audit`).
+"""The audit: every invariant the data promises, checked on a whole database (`billtracker audit`).
 
 Why: a crawl can run cleanly and still store a wrong "passed" or "expired". Each check below is
 one promise of the data contract (pipelines/evidence.py, pipelines/schema_evidence.py) read back
