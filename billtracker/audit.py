@@ -5,7 +5,7 @@ one promise of the data contract (pipelines/evidence.py, pipelines/schema_eviden
 from the stored rows, so a regression anywhere (spider, store, reconcile, corrections) shows up
 as a count with examples instead of a wrong fact on a staffer's screen. A check never repairs;
 it only reads. Informational tables (bills by stage, passes by evidence kind, ...) are counts,
-not verdicts; README's fidelity section is generated from them.
+not verdicts; docs/fidelity.md shows them (`billtracker audit --markdown`).
 """
 
 from __future__ import annotations
@@ -546,7 +546,7 @@ def _counts(pairs: Iterable[tuple[Any, int]]) -> list[tuple[str, int]]:
 
 
 def info_tables(db: sqlite_utils.Database, today: date) -> dict[str, list[tuple[str, int]]]:
-    """Counts that describe the database (not verdicts): README's fidelity section shows them."""
+    """Counts that describe the database (not verdicts): docs/fidelity.md shows them."""
     stages = live_stages(db)
     all_bills = bills(db)
     totals = [
@@ -623,7 +623,7 @@ def _cell(text: str) -> str:
 
 
 def checks_markdown(checks: Iterable[Check] = CHECKS) -> str:
-    """README's table of checks, generated here so the docs cannot drift from the code."""
+    """The table of checks in docs/cli.md, generated here so the docs cannot drift from the code."""
     lines = ["| check | what it promises |", "| --- | --- |"]
     lines += [f"| `{c.name}` | {_cell(c.description)} |" for c in checks]
     return "\n".join(lines) + "\n"
@@ -649,7 +649,7 @@ def render_text(report: Report) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    """The tables of README's "Fidelity on real bills" section, ready to paste."""
+    """The tables of docs/fidelity.md ("Fidelity on real bills"), ready to paste."""
     lines = ["| check | violations | example |", "| --- | --- | --- |"]
     for r in report.results:
         first = example_text(r.examples[0]) if r.examples else ""

@@ -19,7 +19,7 @@ from billtracker.cli_options import DEFAULT_DB
 @click.command()
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="SQLite database to audit.")
 @click.option("--json", "as_json_", is_flag=True, help="Print the result as JSON.")
-@click.option("--markdown", is_flag=True, help="Print README's fidelity tables (Markdown).")
+@click.option("--markdown", is_flag=True, help="Print the tables of docs/fidelity.md (Markdown).")
 @click.option("--today", default="", help='Judge "the term has ended" on this day (YYYY-MM-DD).')
 def audit(db_path: str, as_json_: bool, markdown: bool, today: str) -> None:
     """Check every invariant of the data contract; exit 1 on any violation.

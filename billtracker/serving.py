@@ -19,7 +19,7 @@ METADATA_DB_NAME = "billtracker"
 SETTINGS: dict[str, Any] = {
     "suggest_facets": False,
     "sql_time_limit_ms": 3000,
-    # Public deployment (README: SECURITY). Arbitrary SQL off: the canned queries and table
+    # Public deployment (docs/security.md). Arbitrary SQL off: the canned queries and table
     # pages are the interface, and one visitor's 3 s self-join per request is a cheap DoS.
     "default_allow_sql": False,
     # Datasette's default, decided: a page of JSON never holds more than 1,000 rows; bigger
