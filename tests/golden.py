@@ -1,8 +1,9 @@
 """The golden dumps: what the replay crawls store, every table row for row, checked in.
 
 Why: the store was once checked against a copy of its earlier code kept as an oracle
-(tests/store_reference.py). A dump of what the code writes, reviewed whenever it changes, holds
-the same line without keeping old code alive, and shows in review what a change does to the data.
+(tests/store_reference.py, by tests/test_store_equivalence.py, both retired for this). A dump of
+what the code writes, reviewed whenever it changes, holds the same line without keeping old code
+alive, and shows in review what a change does to the data.
 tests/test_golden.py builds each scenario and compares its databases with the file here. A change
 that is meant to change stored data regenerates the files, and their diff is what a reviewer reads:
 
@@ -15,9 +16,9 @@ Scenarios (SCENARIOS), each one file of tests/files/golden/ holding one or more 
   bills lack their last 議案流程 entry (billtracker/replay/snapshots.py), then the samples as
   they are, so the second crawl adds stages, re-derives what depends on them (reconcile after
   every spider) and re-reads every source.
-- store_runs: the store alone, in-process, three runs over one file (what
-  tests/test_store_equivalence.py ran against the oracle, with 60 generated bills where it had
-  240: the same kinds of stage, change and problem, a third of the file): every sample bill and
+- store_runs: the store alone, in-process, three runs over one file (what the equivalence test
+  ran against the oracle, with 60 generated bills where it had 240: the same kinds of stage,
+  change and problem, a third of the file): every sample bill and
   the generated ones; then bills changed every way the store has a rule for (a stage gone, flow
   vanished, 對照表 vanished, sponsors, title, related bills, a new law code twice, wrong types, a
   bad item rolled back mid write, the same problem again); then the second run again (no-ops).
@@ -285,7 +286,7 @@ def build_replay(work: Path, samples: Path) -> Iterator[Build]:
     yield Build("recrawl", path, steps)
 
 
-# store_runs: the items tests/test_store_equivalence.py gave the StorePipeline, in-process.
+# store_runs: the items the retired test_store_equivalence gave the StorePipeline, in-process.
 STORE_TODAY = date(2026, 11, 26)
 CIO_BILL = "1051006070201100"
 LYAPI_BILL = "202110213410000"  # the one sample with a 對照表
