@@ -44,7 +44,7 @@ class BillInputs:
         return self.bill["bill_no"]
 
     def live(self) -> list[dict[str, Any]]:
-        """Stages not gone, in seq order (what `rows_where(... gone_at IS NULL)` returned)."""
+        """Stages not gone, in seq order."""
         return [row for _, row in sorted(self.stages.items()) if row["gone_at"] is None]
 
     def latest_own_day(self) -> str:
