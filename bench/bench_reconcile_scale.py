@@ -6,12 +6,13 @@ at most 1 ms per bill with bounded memory. The database is a backfill crawl of N
 runs on a fresh copy in three states: "backfill" (reconcile's own outputs reset, as the crawl's
 StorePipeline leaves them: stage_sources/disagreements/merged_reviews empty, derived rows and
 bills.sources gone), "steady" (reconciled already) and "refresh" (steady, reconcile asked for
-100 bills, as after an incremental crawl of 100 changed bills). Baselines measured in the same run: a
-plain SELECT of every row reconcile reads, and the previous per-bill implementation
-(tests/reconcile_reference.py) on the same copies; peak RSS of each child process too.
+100 bills, as after an incremental crawl of 100 changed bills). Baseline measured in the same run: a
+plain SELECT of every row reconcile reads, on the same copies; peak RSS of each child process too.
+(The previous per-bill implementation, once timed here with --reference, is retired: what
+reconcile writes is held by tests/golden.py's checked-in dumps.)
 
-    .venv/bin/python bench/bench_reconcile_scale.py                  # 3,000 bills, with the old path
-    .venv/bin/python bench/bench_reconcile_scale.py --bills 20000 --db /tmp/b20k.db --reference
+    .venv/bin/python bench/bench_reconcile_scale.py                  # 3,000 bills
+    .venv/bin/python bench/bench_reconcile_scale.py --bills 20000 --db /tmp/b20k.db
     BENCH_FULL=1 .venv/bin/python bench/bench_reconcile_scale.py     # 20,000 bills (`./dev bench --full`)
 """
 
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, resource, sys, time
 from datetime import date
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+sys.path[:0] = [sys.argv[1]]
 from pipelines.schema import open_db
 from pipelines.reconcile import MERGED_SEQ, Reconciler
 db = open_db(sys.argv[2])
@@ -44,8 +45,6 @@ if sys.argv[4] == "backfill":
             db.execute(f"delete from {table}")
         db.execute("delete from stages where seq >= ?", [MERGED_SEQ])
         db.execute("update bills set sources = null")
-if sys.argv[3] == "reference":
-    from reconcile_reference import Reconciler
 inputs = ["bills", "stages", "sponsors", "related_bills", "bill_laws", "source_bills", "source_stages",
           "stage_sources", "disagreements", "merged_reviews", "legislators"]
 only = None
@@ -94,12 +93,6 @@ def main() -> None:
     parser.add_argument("--db", help="backfill database to use (built there when missing)")
     parser.add_argument("-n", type=int, default=1, help="repeats of each timing (median printed)")
     parser.add_argument(
-        "--reference",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="time the previous per-bill implementation too (default: up to 5,000 bills; ~13 ms a bill)",
-    )
-    parser.add_argument(
         "--states", default="backfill,steady,refresh", help="which of backfill, steady, refresh to time"
     )
     args = parser.parse_args()
@@ -112,8 +105,7 @@ def main() -> None:
             bills = conn.execute("select count(*) from bills").fetchone()[0]
             stages = conn.execute("select count(*) from stages").fetchone()[0]
         print(f"database: {bills:,} bills, {stages:,} stage rows ({db})")
-        reference = args.reference if args.reference is not None else bills <= 5000
-        impls = ["select", "chunked"] + (["reference"] if reference else [])
+        impls = ["select", "chunked"]
         for state in args.states.split(","):
             for impl in impls:
                 if state == "refresh" and impl == "select":
@@ -124,7 +116,6 @@ def main() -> None:
                 name = {
                     "select": "baseline: SELECT every input row",
                     "chunked": "reconcile (chunked, this code)",
-                    "reference": "reconcile (previous, per bill)",
                 }[impl]
                 per_bill = f"{mid['seconds'] * 1000 / bills:6.3f} ms/bill" if state != "refresh" else " " * 14
                 print(

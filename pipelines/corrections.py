@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from pipelines.problems import record_problem
+from pipelines.rawsql import select, select_one, update, upsert
+from pipelines.stage_row import stage_row
 from scrapers.stages import LABELS, SLUGS
 
 if TYPE_CHECKING:
@@ -336,11 +338,16 @@ def _target(entry: Entry, stages: list[dict[str, Any]]) -> tuple[dict[str, Any] 
     return found[0], ""
 
 
+def _has_table(db: sqlite_utils.Database) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'corrections'"
+    return db.conn.execute(sql).fetchone() is not None
+
+
 def start_run(db: sqlite_utils.Database, path: Path, now: str) -> RunState:
     """Read the file once per run: table rows for every entry, a problem for each broken one,
     withdrawn rows for entries that left the file."""
     state = RunState(path)
-    stored = {r["key"]: r for r in db["corrections"].rows} if db["corrections"].exists() else {}
+    stored = {r["key"]: r for r in select(db.conn, "SELECT * FROM corrections")} if _has_table(db) else {}
     state.stored = stored
     try:
         entries, file_sha = load(path)
@@ -357,7 +364,7 @@ def start_run(db: sqlite_utils.Database, path: Path, now: str) -> RunState:
         known = {
             b for (b,) in db.execute(f"SELECT bill_no FROM bills WHERE bill_no IN ({marks})", sorted(bills))
         }
-        for r in db.query(f"SELECT * FROM stages WHERE bill_no IN ({marks})", sorted(bills)):
+        for r in select(db.conn, f"SELECT * FROM stages WHERE bill_no IN ({marks})", sorted(bills)):
             targets.setdefault(r["bill_no"], []).append(r)
     writes = []
     for entry in entries:
@@ -386,15 +393,14 @@ def start_run(db: sqlite_utils.Database, path: Path, now: str) -> RunState:
             )
         if old is None or any(old.get(k) != v for k, v in row.items()) or old.get("gone_at") is not None:
             writes.append({**row, "gone_at": None})
-    if writes:
-        db["corrections"].upsert_all(writes, pk="key", alter=False)
+    upsert(db.conn, "corrections", writes, ("key",))
     present = {e.key for e in entries}
     for key, old in stored.items():
         if key in present:
             continue
         if old["gone_at"] is None:
             old = {**old, "gone_at": now, "status": "withdrawn"}
-            db["corrections"].update(key, {"gone_at": now, "status": "withdrawn"})
+            update(db.conn, "corrections", {"key": key}, {"gone_at": now, "status": "withdrawn"})
         if old["status"] == "withdrawn":  # what it applied is undone by its bill's reconcile
             state.withdrawn_by_bill.setdefault(old["bill_no"], []).append(old)
     return state
@@ -437,14 +443,8 @@ def apply(reconciler: Reconciler, bill: BillInputs) -> None:
         if row["origin"] == SOURCE and row["gone_at"] is None and row["content_sha256"] not in wanted
     ]
     for seq, row in sorted(stale, key=lambda pair: pair[0]):
-        reconciler.db["stages"].update(
-            (bill.bill_no, seq),
-            {
-                "gone_at": reconciler.now,
-                "note": f"{row['note']}; withdrawn: its entry left the corrections file",
-            },
-        )
-        reconciler._stage_written(bill, seq)
+        note = f"{row['note']}; withdrawn: its entry left the corrections file"
+        reconciler.update_stage(bill, seq, {"gone_at": reconciler.now, "note": note})
         for key in [k for k in bill.sources if k[0] == seq]:
             del bill.sources[key]  # attach_sources saw it live earlier in this run
         reconciler.counts["corrections_withdrawn"] += 1
@@ -475,32 +475,26 @@ def _corrected_row(
         note = f"correction: the date of seq {target['seq']} (published: {published}) is {entry.value}"
     else:
         note = f"correction: {LABELS.get(entry.stage, entry.stage)} on {entry.value}"
-    return {
-        "bill_no": bill.bill_no,
-        "seq": seq,
-        "stage": entry.stage,
-        "stage_label": LABELS.get(entry.stage, ""),
-        "status_raw": base.get("status_raw") or "",
-        "origin": SOURCE,
-        "note": note,
-        "venue": base.get("venue") or "",
-        "venue_kind": base.get("venue_kind") or "",
-        "committee": base.get("committee") or "",
-        "session_code": base.get("session_code") or "",
-        "meeting_codes": "[]",
-        "dates": json.dumps([entry.value]),
-        "on": entry.value,
-        "second_on": None,
-        "order_on": entry.value,
-        "source": SOURCE,
-        # where the fact comes from: the record it cites when that is a URL, else the entry itself
-        "source_url": entry.source if entry.source.startswith(("http://", "https://")) else locator,
-        "fetched_at": fetched_at,
-        "content_sha256": entry.key,
-        "gone_at": None,
-        "evidence_kind": SOURCE,
-        "evidence": cite,
-    }
+    # where the fact comes from: the record it cites when that is a URL, else the entry itself
+    source_url = entry.source if entry.source.startswith(("http://", "https://")) else locator
+    return stage_row(
+        bill.bill_no,
+        seq,
+        entry.stage,
+        base.get("status_raw") or "",
+        SOURCE,
+        note,
+        {"source": SOURCE, "source_url": source_url, "fetched_at": fetched_at, "content_sha256": entry.key},
+        venue=base.get("venue") or "",
+        venue_kind=base.get("venue_kind") or "",
+        committee=base.get("committee") or "",
+        session_code=base.get("session_code") or "",
+        dates=[entry.value],
+        on=entry.value,
+        order_on=entry.value,
+        evidence_kind=SOURCE,
+        evidence=cite,
+    )
 
 
 def _apply_stage(
@@ -529,10 +523,9 @@ def _apply_stage(
     row = _corrected_row(bill, entry, seq, entry.cite(state.path.name), target, locator, fetched_at)
     wrote = stored is None or any(stored.get(k) != v for k, v in row.items())
     if wrote:
-        reconciler.db["stages"].upsert(row, pk=("bill_no", "seq"), alter=False)
-        reconciler._stage_written(bill, seq)
+        reconciler.write_stage(bill, row)
         reconciler.counts["corrections_applied"] += 1
-    reconciler._stage_source(bill, seq, SOURCE, row["status_raw"], "stored", row["evidence"], row)
+    reconciler.claim(bill, seq, SOURCE, row["status_raw"], "stored", row["evidence"], row)
     if target is not None:
         # The published row stays as it is in the database; every later step (the derived third
         # readings, promulgation, the current stage) reads the bill's live stages in memory and
@@ -549,13 +542,14 @@ def _withdrawn(row: dict[str, Any] | None) -> bool:
 
 def _update_row(reconciler: Reconciler, key: str, changes: dict[str, Any]) -> None:
     """Write the entry's table row only where it differs: an unchanged file writes nothing."""
-    row = next(reconciler.db["corrections"].rows_where("key = ?", [key]), None)
+    row = select_one(reconciler.conn, "SELECT * FROM corrections WHERE key = ?", [key])
     if row is not None and any(row.get(k) != v for k, v in changes.items()):
-        reconciler.db["corrections"].update(key, changes)
+        update(reconciler.conn, "corrections", {"key": key}, changes)
 
 
 def _mark_applied(reconciler: Reconciler, entry: Entry, seq: int) -> None:
-    row = next(reconciler.db["corrections"].rows_where("key = ?", [entry.key]))
+    row = select_one(reconciler.conn, "SELECT * FROM corrections WHERE key = ?", [entry.key])
+    assert row is not None  # written by start_run for every entry
     changes: dict[str, Any] = {"status": "applied", "error": "", "stage_seq": seq}
     if row["status"] != "applied" or not row["applied_at"]:
         changes["applied_at"] = reconciler.now

@@ -26,6 +26,7 @@ from pipelines.stage_machine import (
     unknown_caveat,
     upgrade_first_readings,
 )
+from pipelines.stage_row import stage_row
 from scrapers.items import BillItem
 from scrapers.stages import LABELS, classify, clean_status, committee_in_status
 
@@ -145,7 +146,7 @@ def stage_rows(
         committee = venue if venue_kind == "committee" else (committee_in_status(raw) or "")
         codes = entry.get("會議代碼") or []
         rows.append(
-            _row(
+            stage_row(
                 bill_no,
                 i,
                 slug,
@@ -170,7 +171,7 @@ def stage_rows(
         _doubt_problem(raw_filed, "提案日期", after, problems)
         filed_on, filed_doubt = None, after
     if filed_on or filed_doubt:
-        filed = _row(
+        filed = stage_row(
             bill_no,
             0,
             "filed",
@@ -192,45 +193,6 @@ def stage_rows(
 
 def _filing_doubted(rows: list[dict[str, Any]]) -> bool:
     return bool(rows and rows[0]["seq"] == 0 and rows[0]["date_doubt"])
-
-
-def _row(
-    bill_no: str,
-    seq: int,
-    slug: str,
-    raw: str,
-    origin: str,
-    note: str,
-    prov: dict[str, str],
-    **extra: Any,
-) -> dict[str, Any]:
-    row = {
-        "bill_no": bill_no,
-        "seq": seq,
-        "stage": slug,
-        "stage_label": LABELS[slug],
-        "status_raw": raw,
-        "origin": origin,
-        "note": note,
-        "venue": "",
-        "venue_kind": "",
-        "committee": "",
-        "session_code": "",
-        "meeting_codes": [],
-        "dates": [],
-        "on": None,
-        "second_on": None,
-        "order_on": None,
-        **prov,
-        "gone_at": None,
-        "evidence_kind": origin if origin in ("flow", "field") else None,
-        "evidence": None,
-        "date_doubt": None,
-    }
-    row.update(extra)
-    row["meeting_codes"] = to_json(row["meeting_codes"])
-    row["dates"] = to_json(row["dates"])
-    return row
 
 
 def _fill_order_dates(rows: list[dict[str, Any]]) -> None:
@@ -298,11 +260,20 @@ def apply_state_machine(
 def expiry_row(bill_no: str, term: int | None, end: str, as_of: str, prov: dict[str, str]) -> dict[str, Any]:
     """The derived expiry stage: its evidence is the term's end and the capture after it."""
     evidence = expiry_evidence(term, end, as_of)
-    row = _row(
-        bill_no, DERIVED_SEQ, "expired", "", "derived", f"derived: {evidence}", prov, on=end, order_on=end
+    note = f"derived: {evidence}"
+    return stage_row(
+        bill_no,
+        DERIVED_SEQ,
+        "expired",
+        "",
+        "derived",
+        note,
+        prov,
+        on=end,
+        order_on=end,
+        evidence_kind="term-ended",
+        evidence=evidence,
     )
-    row.update(evidence_kind="term-ended", evidence=evidence)
-    return row
 
 
 def sponsor_rows(bill_no: str, record: dict[str, Any], source_url: str) -> list[dict[str, Any]]:

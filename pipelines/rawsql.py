@@ -37,6 +37,12 @@ def upsert_sql(table: str, columns: tuple[str, ...], pk: tuple[str, ...]) -> str
     return f"{insert_sql(table, columns)} ON CONFLICT({', '.join(quote(c) for c in pk)}) {action}"
 
 
+@lru_cache(maxsize=256)
+def update_sql(table: str, columns: tuple[str, ...], pk: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{quote(c)} = ?" for c in columns)
+    return f"UPDATE {quote(table)} SET {sets} WHERE {' AND '.join(f'{quote(c)} = ?' for c in pk)}"
+
+
 def insert(conn: sqlite3.Connection, table: str, rows: Sequence[Row], or_ignore: bool = False) -> int | None:
     """Insert rows that share one set of keys; returns the last rowid (one row: its id)."""
     if not rows:
@@ -52,6 +58,15 @@ def upsert(conn: sqlite3.Connection, table: str, rows: Sequence[Row], pk: tuple[
     """Insert or update by primary key rows that share one set of keys."""
     if rows:
         conn.executemany(upsert_sql(table, tuple(rows[0]), pk), rows)
+
+
+def update(conn: sqlite3.Connection, table: str, key: Row, values: Row) -> int:
+    """Set these columns of the row whose primary key is `key` ({column: value}), as sqlite-utils'
+    table.update(pk, values) did; returns the rows changed (0: no such row, not an error here)."""
+    if not values:
+        return 0
+    sql = update_sql(table, tuple(values), tuple(key))
+    return conn.execute(sql, [*values.values(), *key.values()]).rowcount
 
 
 def select(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:

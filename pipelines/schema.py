@@ -61,11 +61,9 @@ for _name, _apply in MIGRATIONS:
     migrations(name=_name)(_apply)
 
 
-def open_db(
-    path: str | Path, factory: type[sqlite_utils.Database] = sqlite_utils.Database
-) -> sqlite_utils.Database:
+def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes."""
-    db = factory(path)
+    db = sqlite_utils.Database(path)
     db.enable_wal()
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA foreign_keys = ON")

@@ -1,7 +1,7 @@
 """SourcePipeline: store what ppg, open data and lis each say, in their own rows.
 
 A secondary source never writes `bills` or `stages` directly: its reading goes to
-`source_bills` / `source_stages`, and pipelines/reconcile.py merges them after the crawl, so
+`source_bills` / `source_stages`, and pipelines/reconcile/ merges them after the crawl, so
 a source can never silently overwrite another. Unchanged records are no-ops (record hash).
 """
 

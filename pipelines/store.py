@@ -16,7 +16,7 @@ Writes are plain sqlite3 statements (pipelines/rawsql.py), not sqlite-utils call
 backfill stores ~1,000,000 rows. A new bill (the whole backfill) has nothing stored to compare,
 keep or mark gone, so it is written without reading any of its rows back, and its state after
 the write, which history compares against "no bill", is built from the rows just written.
-tests/test_store_equivalence.py holds the writes to main's sqlite-utils store, row for row.
+tests/test_golden.py holds what it writes to a checked-in dump, row for row.
 
 A database that cannot be written at all (disk full, read-only file) is not a bad item: the
 crawl stops with one clear error line (StoreUnavailable) and a non-zero exit, the open batch is
@@ -38,7 +38,6 @@ from scrapy.crawler import Crawler
 
 from pipelines import backfill, history
 from pipelines.articles import article_rows
-from pipelines.fastdb import SchemaCachedDatabase
 from pipelines.history import BillState
 from pipelines.normalise import NormalisedBill, normalise_bill
 from pipelines.problems import record_problem
@@ -119,7 +118,7 @@ class StorePipeline:
 
     def open_spider(self, spider: Any = None) -> None:
         try:
-            self.db = open_db(self.db_path, SchemaCachedDatabase)
+            self.db = open_db(self.db_path)
         except sqlite3.OperationalError as exc:
             if unwritable(exc):
                 raise StoreUnavailable(f"cannot write {self.db_path}: {exc}") from None

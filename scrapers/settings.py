@@ -51,7 +51,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
     "pipelines.sources.SourcePipeline": 310,
-    # After the spider: merge every source into one record per bill (pipelines/reconcile.py).
+    # After the spider: merge every source into one record per bill (pipelines/reconcile/).
     "pipelines.reconcile.ReconcilePipeline": 900,
 }
 # `scrapy crawl` exits non-zero when a spider says the crawl failed (scrapers/commands/crawl.py).

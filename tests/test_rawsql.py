@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.rawsql import atomic, insert, select, upsert, upsert_sql
+from pipelines.rawsql import atomic, insert, select, update, upsert, upsert_sql
 
 
 @pytest.fixture
@@ -39,6 +39,18 @@ def test_insert_of_one_row_returns_its_rowid(conn: sqlite3.Connection) -> None:
     insert(conn, "t", [{"a": "x", "b": 1}], or_ignore=True)  # already there: ignored
     assert insert(conn, "t", []) is None
     assert conn.execute("select count(*) from t").fetchone() == (1,)
+
+
+def test_update_sets_the_given_columns_of_one_row(conn: sqlite3.Connection) -> None:
+    insert(conn, "t", [{"a": "x", "b": 1, "on": "2016-10-14", "note": "kept"}])
+    insert(conn, "t", [{"a": "x", "b": 2}])
+    assert update(conn, "t", {"a": "x", "b": 1}, {"on": "2016-10-18"}) == 1
+    assert update(conn, "t", {"a": "x", "b": 9}, {"on": "2016-10-18"}) == 0  # no such row
+    assert update(conn, "t", {"a": "x", "b": 1}, {}) == 0
+    assert select(conn, 'select b, "on", note from t order by b') == [
+        {"b": 1, "on": "2016-10-18", "note": "kept"},
+        {"b": 2, "on": None, "note": None},
+    ]
 
 
 def test_nested_atomic_rolls_back_only_the_failing_block(conn: sqlite3.Connection) -> None:

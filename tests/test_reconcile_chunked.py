@@ -1,4 +1,4 @@
-"""The chunked reconcile (pipelines/reconcile.py) writes the same database whatever the chunks:
+"""The chunked reconcile (pipelines/reconcile/) writes the same database whatever the chunks:
 every table, row for row, after the same run on copies of the same database, in chunks of 1,000,
 of 7 (chunk boundaries everywhere, including between the bills of one merged review) and of 1
 (each bill alone, as the per-bill reconcile before it ran) -- on a crawl of the generated corpus
@@ -25,6 +25,7 @@ import pipelines.reconcile as chunked
 from billtracker.profiles import BULK
 from billtracker.replay import ReplayServer
 from billtracker.replay.scale import TERMS
+from pipelines.reconcile import orchestrator
 from pipelines.schema import open_db
 from tests.conftest import run_crawl
 
@@ -73,8 +74,9 @@ def reconciled(
     """Run one implementation on a copy; its counts and the whole database after."""
     path = Path(tempfile.mkdtemp(dir=work)) / f"{impl}.db"  # a fresh file: no -wal of an earlier copy
     shutil.copy(source, path)
-    monkeypatch.setattr(chunked, "utc_now", lambda: NOW)
-    monkeypatch.setattr(chunked, "CHUNK", CHUNKS[impl])
+    # where the run reads them (pipelines/reconcile/orchestrator.py), not the package's re-export
+    monkeypatch.setattr(orchestrator, "utc_now", lambda: NOW)
+    monkeypatch.setattr(orchestrator, "CHUNK", CHUNKS[impl])
     db = open_db(path)
     try:
         counts = chunked.Reconciler(db, TODAY).run(None, only)
