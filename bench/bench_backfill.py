@@ -43,8 +43,9 @@ from billtracker.cli import replay_settings  # noqa: E402
 from billtracker.profiles import BULK  # noqa: E402
 from billtracker.replay.scale import TERMS  # noqa: E402
 from pipelines.normalise import normalise_bill  # noqa: E402
+from scrapers.clock import utc_now  # noqa: E402
 from scrapers.items import BillItem, Provenance  # noqa: E402
-from scrapers.tw_ly.responses import sha256, utc_now  # noqa: E402
+from scrapers.tw_ly.responses import sha256  # noqa: E402
 from scrapers.tw_ly.window import query_string  # noqa: E402
 
 TODAY = "2026-11-26"

@@ -119,8 +119,9 @@ def bare(corpus: Path, db_path: Path) -> dict[str, Any]:
     from billtracker.replay.corpus import load_corpus
     from billtracker.replay.derive import derive_bill, law_codes_by_name, read_catalogue
     from pipelines.normalise import normalise_bill
+    from scrapers.clock import utc_now
     from scrapers.items import BillItem, Provenance
-    from scrapers.tw_ly.responses import sha256, utc_now
+    from scrapers.tw_ly.responses import sha256
 
     start = time.perf_counter()
     loaded = load_corpus(corpus)

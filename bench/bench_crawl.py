@@ -36,8 +36,9 @@ from billtracker.cli import replay_settings  # noqa: E402
 from billtracker.replay import ReplayServer  # noqa: E402
 from billtracker.spiders import replay_queries  # noqa: E402
 from pipelines.normalise import normalise_bill  # noqa: E402
+from scrapers.clock import utc_now  # noqa: E402
 from scrapers.items import BillItem, Provenance  # noqa: E402
-from scrapers.tw_ly.responses import sha256, utc_now  # noqa: E402
+from scrapers.tw_ly.responses import sha256  # noqa: E402
 
 TODAY = "2026-11-26"
 PAGE_LIMIT = 100

@@ -28,8 +28,8 @@ from billtracker.profiles import BULK, BULK_BILLS_PER_SECOND
 from pipelines.backfill import Progress, progress
 from pipelines.runs import finish_run, start_run
 from pipelines.schema import open_db
+from scrapers.clock import utc_now
 from scrapers.tw_ly.bills import WHOLE_RECORD_FIELDS
-from scrapers.tw_ly.responses import utc_now
 
 SPIDER = "tw_ly_bills"
 # Polite: the project's own politeness (settings.py: one request at a time, DOWNLOAD_DELAY), list

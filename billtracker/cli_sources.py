@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit
 import click
 
 from billtracker.cli_options import DEFAULT_DB
+from scrapers.clock import utc_now
 from scrapers.settings import USER_AGENT
-from scrapers.tw_ly.responses import utc_now
 
 _CHARSET = re.compile(r"charset=([\w-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w-]+)", re.I)
@@ -132,7 +132,7 @@ def reconcile_command(db: str, today: str, corrections_file: Path | None) -> Non
     """
     from pipelines.reconcile import Reconciler
     from pipelines.schema import open_db
-    from pipelines.store import taipei_today
+    from scrapers.clock import taipei_today
 
     if not Path(db).exists():
         raise click.ClickException(f"no database at {db}: run `billtracker crawl --db {db}` first")

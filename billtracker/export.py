@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from scrapers.tw_ly.responses import utc_now
+from scrapers.clock import utc_now
 
 SNAPSHOT = "billtracker.sqlite"
 

@@ -13,7 +13,7 @@ import os
 
 import sqlite_utils
 
-from scrapers.tw_ly.responses import utc_now
+from scrapers.clock import utc_now
 
 
 def alive(pid: int | None) -> bool:

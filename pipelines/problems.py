@@ -19,7 +19,7 @@ import sqlite_utils
 
 from pipelines.normalise import to_json
 from pipelines.rawsql import atomic, insert
-from scrapers.tw_ly.responses import utc_now
+from scrapers.clock import utc_now
 
 _ORIGIN = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^/\s'\"?#]+")
 

@@ -27,10 +27,10 @@ from twisted.internet import task
 
 from pipelines.interrupted import mark_interrupted
 from pipelines.schema import open_db
+from scrapers.clock import utc_now
 from scrapers.commands.crawl import MISSED_STAT, RUN_STATUS_STAT
 from scrapers.items import BillItem, FetchItem, ProblemItem
 from scrapers.missed import MISSED_ID, request_record
-from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from pipelines.dates import BadDate, parse_date
 from pipelines.names import alias_key, clean_name, legislator_aliases, person_key
 from pipelines.problems import record_problem
 from pipelines.schema import open_db
+from scrapers.clock import utc_now
 from scrapers.items import LawHistoryItem, LegislatorItem, Provenance, SourceBillItem
 from scrapers.stages import classify, clean_status
-from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
 _VERSION = re.compile(r"中華民國(?P<y>\d+)年(?P<m>\d+)月(?P<d>\d+)日(?P<action>制定|修正|廢止|公布)")

@@ -28,9 +28,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 from scrapy import signals
@@ -47,12 +46,11 @@ from pipelines.search_keys import search_rows
 from pipelines.store_moj import store_law_text
 from pipelines.validate import wrong_types
 from pipelines.watches import DEFAULT_WATCHES, BadWatch, Watch, load_watches, stored_watches, sync_watches
+from scrapers.clock import taipei_today, utc_now
 from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, PageDoneItem, PlanLeafItem, ProblemItem
-from scrapers.tw_ly.responses import utc_now
 
 logger = logging.getLogger(__name__)
-TAIPEI = ZoneInfo("Asia/Taipei")
 # sqlite3 errors that mean "this database cannot be written", not "this item is bad".
 UNWRITABLE = ("database or disk is full", "readonly database", "disk i/o error", "unable to open database")
 
@@ -63,11 +61,6 @@ class StoreUnavailable(RuntimeError):
 
 def unwritable(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in UNWRITABLE)
-
-
-def taipei_today(frozen: str = "") -> date:
-    """Calendar days are Asia/Taipei days; tests freeze the clock with BILLTRACKER_TODAY."""
-    return date.fromisoformat(frozen) if frozen else datetime.now(TAIPEI).date()
 
 
 class StorePipeline:

@@ -131,7 +131,7 @@ def history_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -
     scheduler job function, crawl subprocesses and replay. Its own replay: it swaps the data."""
     from billtracker.jobs import Job, RetryPolicy, run_job
     from billtracker.replay.snapshots import rewind
-    from scrapers.tw_ly.responses import utc_now
+    from scrapers.clock import utc_now
 
     db_path = tmp_path_factory.mktemp("history") / "billtracker.db"
     with ReplayServer(samples_dir=samples_dir) as server:

@@ -73,7 +73,7 @@ def test_every_setting_a_component_reads_has_its_default_in_the_settings_module(
         for path in sorted((REPO / folder).rglob("*.py")):
             for match in SETTING_READ.finditer(path.read_text(encoding="utf-8")):
                 read.add(match.group(1))
-                if match.group(2) and path.name != "reconcile.py":  # reconcile: after its split
+                if match.group(2):
                     fallbacks.append(f"{path.relative_to(REPO)}: {match.group(1)}")
     assert read, "no settings reads found: the pattern no longer matches the code"
     ours = {name for name in read if not hasattr(default_settings, name)}
@@ -96,3 +96,16 @@ def test_spiders_import_nothing_from_pipelines() -> None:
                 names = [node.module]
             offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0] == "pipelines"]
     assert offenders == []
+
+
+def test_the_clock_has_one_home() -> None:
+    """utc_now and taipei_today are defined in scrapers/clock.py and nowhere else."""
+    import ast
+
+    where = []
+    for folder in ("billtracker", "pipelines", "scrapers"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.FunctionDef) and node.name in ("utc_now", "taipei_today"):
+                    where.append(str(path.relative_to(REPO)))
+    assert sorted(set(where)) == ["scrapers/clock.py"]

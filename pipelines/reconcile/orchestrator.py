@@ -24,7 +24,7 @@ from pipelines.reconcile.passed import passed_ledger, status_third_reading
 from pipelines.reconcile.promulgation import derive_promulgation
 from pipelines.reconcile.source_bills import create_missing_bills, resolve_source_bills
 from pipelines.reconcile.sponsors import alias_index, link_sponsors
-from scrapers.tw_ly.responses import utc_now
+from scrapers.clock import utc_now
 
 logger = logging.getLogger(__name__)
 

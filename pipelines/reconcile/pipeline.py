@@ -21,12 +21,10 @@ class ReconcilePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReconcilePipeline:
-        from pipelines.store import taipei_today
+        from scrapers.clock import taipei_today
 
         settings = crawler.settings
-        return cls(
-            settings.get("BILLTRACKER_DB"), taipei_today(settings.get("BILLTRACKER_TODAY", "")), crawler
-        )
+        return cls(settings.get("BILLTRACKER_DB"), taipei_today(settings.get("BILLTRACKER_TODAY")), crawler)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         from scrapers.items import BillItem, FetchItem, ProblemItem

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy.http import Response
 
+from scrapers.clock import utc_now
 from scrapers.items import FetchItem, Provenance
 
 PLACEHOLDER = "此筆資料尚未建置"
@@ -27,10 +28,6 @@ class BadBody(ValueError):
         super().__init__(message)
         self.kind = kind
         self.message = message
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def sha256(body: bytes) -> str:
