@@ -3,7 +3,7 @@ urllib + json + sqlite3 loop: the same schema and the same columns from normalis
 
 from __future__ import annotations
 
-from pipelines.normalise import NormalisedBill
+from pipelines.normalise.bill_record import NormalisedBill
 
 BASELINE_SCHEMA = """
 CREATE TABLE bills (bill_no TEXT PRIMARY KEY, term INTEGER, title TEXT, current_stage TEXT,

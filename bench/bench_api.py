@@ -35,8 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_backfill import FULL, QUICK, Replay, crawl  # noqa: E402
 
-from billtracker.cli import datasette_args  # noqa: E402
-from billtracker.serving import write_metadata_for  # noqa: E402
+from billtracker.serve.datasette import datasette_args, write_metadata_for  # noqa: E402
 
 SEARCH_WORDS = ["組織法", "勞動基準", "資訊", "條例", "選舉罷免", "行政院", "草案", "第六條"]
 SEARCH_CHARS = ["法", "案", "鯨", "稅"]  # one character: the shortest query a staffer types

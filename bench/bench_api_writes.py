@@ -1,4 +1,4 @@
-"""Benchmark (not a test): what issue 6's serving triggers (pipelines/schema_api.py) cost the writers.
+"""Benchmark (not a test): what issue 6's serving triggers (pipelines/schema/api.py) cost the writers.
 
 Writes N bills, each with 7 stages (one derived) and one law, into a freshly migrated database,
 once with the triggers that keep bill_laws.last_on and bills_recent_fts and once without them

@@ -118,7 +118,7 @@ def bare(corpus: Path, db_path: Path) -> dict[str, Any]:
     record), normalise_bill (the engine's rows), one executemany per table."""
     from billtracker.replay.corpus import load_corpus
     from billtracker.replay.derive import derive_bill, law_codes_by_name, read_catalogue
-    from pipelines.normalise import normalise_bill
+    from pipelines.normalise.bill_record import normalise_bill
     from scrapers.clock import utc_now
     from scrapers.items import BillItem, Provenance
     from scrapers.tw_ly.responses import sha256

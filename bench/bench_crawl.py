@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO))
 
 from baseline_rows import BASELINE_SCHEMA, baseline_rows  # noqa: E402
 
-from billtracker.cli import replay_settings  # noqa: E402
+from billtracker.jobs.spider_process import replay_settings  # noqa: E402
+from billtracker.jobs.spiders import replay_queries  # noqa: E402
 from billtracker.replay import ReplayServer  # noqa: E402
-from billtracker.spiders import replay_queries  # noqa: E402
-from pipelines.normalise import normalise_bill  # noqa: E402
+from pipelines.normalise.bill_record import normalise_bill  # noqa: E402
 from scrapers.clock import utc_now  # noqa: E402
 from scrapers.items import BillItem, Provenance  # noqa: E402
 from scrapers.tw_ly.responses import sha256  # noqa: E402

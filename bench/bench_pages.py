@@ -28,7 +28,7 @@ from urllib.parse import quote
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from billtracker.serving import datasette_app  # noqa: E402
+from billtracker.serve.datasette import datasette_app  # noqa: E402
 
 TODAY = "2026-11-26"
 CIO = "1051006070201100"

@@ -29,10 +29,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from billtracker.cli import replay_settings  # noqa: E402
+from billtracker.jobs.spider_process import replay_settings  # noqa: E402
+from billtracker.jobs.spiders import replay_queries  # noqa: E402
 from billtracker.replay import ReplayServer  # noqa: E402
 from billtracker.replay.snapshots import rewind, rewindable  # noqa: E402
-from billtracker.spiders import replay_queries  # noqa: E402
 
 TODAY = "2026-11-26"
 

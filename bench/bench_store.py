@@ -36,12 +36,12 @@ from baseline_rows import BASELINE_SCHEMA, baseline_rows  # noqa: E402
 
 from billtracker.replay import load_replay  # noqa: E402
 from billtracker.replay.scale import ScaleCorpus  # noqa: E402
-from pipelines.normalise import normalise_bill  # noqa: E402
-from pipelines.store import StorePipeline  # noqa: E402
+from pipelines.normalise.bill_record import normalise_bill  # noqa: E402
+from pipelines.store.pipeline import StorePipeline  # noqa: E402
 from scrapers.items import BillItem, Provenance  # noqa: E402
 
 TODAY = date(2026, 11, 26)
-BATCH = 500  # billtracker/profiles.py BULK
+BATCH = 500  # billtracker/jobs/profiles.py BULK
 
 
 def items(corpus: ScaleCorpus, n: int, fetched_at: str) -> list[BillItem]:

@@ -1,7 +1,7 @@
 """The audit: every invariant the data promises, checked on a whole database (`billtracker audit`).
 
 Why: a crawl can run cleanly and still store a wrong "passed" or "expired". Each check below is
-one promise of the data contract (pipelines/evidence.py, pipelines/schema_evidence.py) read back
+one promise of the data contract (pipelines/normalise/evidence.py, pipelines/schema/evidence.py) read back
 from the stored rows, so a regression anywhere (spider, store, reconcile, corrections) shows up
 as a count with examples instead of a wrong fact on a staffer's screen. A check never repairs;
 it only reads. Informational tables (bills by stage, passes by evidence kind, ...) are counts,
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from pipelines.evidence import (
+from pipelines.normalise.evidence import (
     EVIDENCE_LINKS,
     EXPIRY_KINDS,
     LINK_KINDS,
@@ -30,9 +30,9 @@ from pipelines.evidence import (
     PROMULGATION_KINDS,
     SLUGS,
 )
-from pipelines.merged_reviews import report_filed_on
-from pipelines.names import alias_key
-from pipelines.stage_machine import TERM_ENDS, taipei_day
+from pipelines.normalise.names import alias_key
+from pipelines.normalise.stage_machine import TERM_ENDS, taipei_day
+from pipelines.reconcile.merged_reviews import report_filed_on
 
 EXAMPLES = 5
 PASSED = ("third-reading", "promulgated")

@@ -12,7 +12,7 @@ them is replaced by what its spec renders; the text around it is written by hand
 Specs: `help [COMMAND ...]` (the command's `--help`, as an 80-column terminal shows it),
 `query NAME` (a canned query of datasette_metadata.json), `tables` (every table's description
 and columns from the same file), `stages` (scrapers/stages.py), `evidence-kinds`
-(pipelines/evidence.py), `audit-checks` (billtracker/audit.py), `schedule`
+(pipelines/normalise/evidence.py), `audit-checks` (billtracker/audit.py), `schedule`
 (billtracker/schedule.toml) and `modules` (each module's docstring).
 
     python -m billtracker.docs_gen           # rewrite docs/*.md in place
@@ -177,7 +177,7 @@ def render_stages(args: list[str]) -> str:
 
 
 def render_evidence_kinds(args: list[str]) -> str:
-    from pipelines.evidence import EXPIRY_KINDS, KINDS, PASS_KINDS, PROMULGATION_KINDS
+    from pipelines.normalise.evidence import EXPIRY_KINDS, KINDS, PASS_KINDS, PROMULGATION_KINDS
 
     if args:
         raise BadSpec("evidence-kinds takes no arguments")
@@ -208,7 +208,7 @@ def render_audit_checks(args: list[str]) -> str:
 
 
 def render_schedule(args: list[str]) -> str:
-    from billtracker.schedule import DEFAULT_CONFIG, load_config
+    from billtracker.jobs.schedule import DEFAULT_CONFIG, load_config
 
     if args:
         raise BadSpec("schedule takes no arguments")

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from pipelines.normalise import to_json
+from pipelines.normalise.bill_record import to_json
 from pipelines.rawsql import atomic, insert
 from scrapers.clock import utc_now
 

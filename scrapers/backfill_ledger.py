@@ -1,6 +1,6 @@
 """The backfill ledger as the spider reads it: which pages of the plan are not done yet.
 
-The ledger is written by the store (pipelines/backfill.py); the spider in backfill mode reads it
+The ledger is written by the store (pipelines/store/backfill_ledger.py); the spider in backfill mode reads it
 from the SQLite file directly, as scrapers/missed.py reads missed requests: spiders never import
 pipelines. `query_key` is the one spelling of a leaf query in the ledger, for both sides.
 """

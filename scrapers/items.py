@@ -65,7 +65,7 @@ class ProblemItem:
     bill_no: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
     # The request whose answer this is (scrapers/missed.py request_record): when the kind loses
-    # data (pipelines/runs.py loses_data) the run records it in `missed_requests` to fetch again.
+    # data (pipelines/store/runs.py loses_data) the run records it in `missed_requests` to fetch again.
     request: dict[str, Any] | None = None
 
 

@@ -1,4 +1,4 @@
-"""Requests a run lost, as data: recorded by the run (pipelines/runs.py), re-issued by the next.
+"""Requests a run lost, as data: recorded by the run (pipelines/store/runs.py), re-issued by the next.
 
 A request whose answer was lost (HTTP 413, 429 after the retries, a block page, bad JSON, ...)
 is kept as what re-issues it: URL, method, the spider callback's name, cb_kwargs and the meta

@@ -49,8 +49,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
-    "pipelines.store.StorePipeline": 300,
-    "pipelines.sources.SourcePipeline": 310,
+    "pipelines.store.pipeline.StorePipeline": 300,
+    "pipelines.store.sources.SourcePipeline": 310,
     # After the spider: merge every source into one record per bill (pipelines/reconcile/).
     "pipelines.reconcile.ReconcilePipeline": 900,
 }
@@ -58,7 +58,7 @@ ITEM_PIPELINES = {
 COMMANDS_MODULE = "scrapers.commands"
 
 # Issue 4: a scrape_runs row per crawl and a progress line every N seconds / N items.
-EXTENSIONS = {"pipelines.runs.RunRecorder": 500}
+EXTENSIONS = {"pipelines.store.runs.RunRecorder": 500}
 # The scrape_runs row the job runner created for this crawl (0: the extension creates one).
 BILLTRACKER_RUN_ID = 0
 BILLTRACKER_PROGRESS_SECONDS = 10.0

@@ -55,7 +55,7 @@ LABELS: dict[str, str] = {s.slug: s.label for s in STAGES}
 TERMINAL: frozenset[str] = frozenset({"third-reading", "promulgated", "withdrawn", "rejected"})
 
 # Stages that leave a bill waiting with a committee: referred there and not yet reported. The
-# time-in-stage pages (billtracker/timing.py) and the `committee_queue` canned query use this set
+# time-in-stage pages (billtracker/serve/read/timing.py) and the `committee_queue` canned query use this set
 # (tests/test_one_home.py checks the query's SQL names exactly these).
 IN_COMMITTEE: frozenset[str] = frozenset({"referred", "re-referred", "committee-listed", "committee-review"})
 

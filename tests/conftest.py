@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from billtracker.cli import replay_settings
+from billtracker.jobs.spider_process import replay_settings
+from billtracker.jobs.spiders import replay_queries
 from billtracker.paths import REPO_ROOT
 from billtracker.replay import ReplayServer, default_samples_dir
-from billtracker.spiders import replay_queries
 
 TODAY = "2026-11-26"
 CIO_BILL = "1051006070201100"
@@ -129,7 +129,7 @@ REWOUND = ["1051006070201100", "1051027070200800", "1050219070203400", "10604180
 def history_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Iterator[dict]:
     """Snapshot A crawled in full (its stderr kept), then B by an incremental job: the real
     scheduler job function, crawl subprocesses and replay. Its own replay: it swaps the data."""
-    from billtracker.jobs import Job, RetryPolicy, run_job
+    from billtracker.jobs.run import Job, RetryPolicy, run_job
     from billtracker.replay.snapshots import rewind
     from scrapers.clock import utc_now
 

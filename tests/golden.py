@@ -251,9 +251,9 @@ def split(merged: Dump, build: str) -> Dump:
 
 def crawl_every_spider(path: Path, base_url: str) -> None:
     """What `billtracker crawl --replay` does, against a replay server the caller holds."""
-    from billtracker.cli import replay_settings
-    from billtracker.jobs import Job, RetryPolicy, run_job
-    from billtracker.spiders import SPIDERS, replay_queries
+    from billtracker.jobs.run import Job, RetryPolicy, run_job
+    from billtracker.jobs.spider_process import replay_settings
+    from billtracker.jobs.spiders import SPIDERS, replay_queries
 
     settings = {"BILLTRACKER_TODAY": TODAY, **replay_settings(base_url)}
     for name in SPIDERS:
@@ -374,7 +374,7 @@ def store_run_items(samples: Path) -> list[list[Any]]:
 
 
 def store_all(path: Path, runs: list[list[Any]], batch: int, steps: Steps) -> None:
-    from pipelines.store import StorePipeline
+    from pipelines.store.pipeline import StorePipeline
 
     for items in runs:
         steps.begin()

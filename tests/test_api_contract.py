@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from billtracker.paths import METADATA, REPO_ROOT
-from billtracker.plugins.api import API_QUERIES, CHANGES_PAGE_SIZE
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
+from billtracker.serve.plugins.api import API_QUERIES, CHANGES_PAGE_SIZE
 from tests.conftest import CIO_BILL
 
 SPEC = yaml.safe_load((REPO_ROOT / "billtracker" / "openapi.yaml").read_text(encoding="utf-8"))

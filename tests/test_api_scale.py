@@ -1,4 +1,4 @@
-"""Issue 6's serving schema (pipelines/schema_api.py) and the two canned queries built on it.
+"""Issue 6's serving schema (pipelines/schema/api.py) and the two canned queries built on it.
 
 `law_bills` reads bill_laws.last_on and `search` reads bills_recent_fts; SQLite triggers keep both
 in step with whatever writes stages, bill_laws and bills. Checked here: on small databases written
@@ -23,10 +23,10 @@ import sqlite_utils
 import yaml
 
 from billtracker.paths import REPO_ROOT
-from billtracker.plugins.api import LAW_BILLS_PAGE_SIZE
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
+from billtracker.serve.plugins.api import LAW_BILLS_PAGE_SIZE
 from pipelines.schema import open_db
-from pipelines.schema_api import ROWID_SPAN
+from pipelines.schema.api import ROWID_SPAN
 
 # The query law_bills answered before issue 6 (every row, no page), ordered as it orders now.
 OLD_LAW_BILLS = """
@@ -275,7 +275,7 @@ def test_page_rows_reads_the_last_row_without_decoding_the_page() -> None:
     """A title that quotes the marker text cannot fool the count: quotes in JSON strings are escaped."""
     import json
 
-    from billtracker.plugins.api import page_rows
+    from billtracker.serve.plugins.api import page_rows
 
     rows = [
         {"bill_no": f"20110000000000{i}", "title": '{"bill_no": "x"} 「法」', "last_on": None}
@@ -292,8 +292,8 @@ def test_page_rows_reads_the_last_row_without_decoding_the_page() -> None:
 def test_search_page_picks_its_bills_in_sql(cli_crawl: tuple[Path, str], q: str) -> None:
     """The staffers' search (/-/search) chooses and orders its page in SQL before reading texts:
     the same bills, order and matching fields as reading every matching text (limit 3 and 100)."""
-    from billtracker.search import search as page_search
-    from pipelines.search_keys import search_key
+    from billtracker.serve.read.search import search as page_search
+    from pipelines.normalise.search_keys import search_key
 
     conn = sqlite3.connect(f"file:{cli_crawl[0]}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.article_numbers import article_key, article_label, cn_int, parse_article, split_article
+from pipelines.normalise.article_numbers import (
+    article_key,
+    article_label,
+    cn_int,
+    parse_article,
+    split_article,
+)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from pipelines.articles import header, rows_from_tables, rows_from_title
-from pipelines.store import StorePipeline
+from pipelines.normalise.articles import header, rows_from_tables, rows_from_title
+from pipelines.store.pipeline import StorePipeline
 from scrapers.items import BillItem, Provenance
 from tests.conftest import CIO_BILL
 

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billtracker.replay import ReplayServer, load_replay
-from pipelines.dates import BadDate, parse_date
+from pipelines.normalise.dates import BadDate, parse_date
 from scrapers.stages import LABELS, classify
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from billtracker.cli import cli, parse_query
+from billtracker.cli import cli
+from billtracker.cli.options import parse_query
 
 
 def test_unknown_spider_is_a_usage_error() -> None:

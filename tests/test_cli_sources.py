@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from billtracker.cli import cli
-from billtracker.cli_sources import recorded_path
+from billtracker.cli.sources import recorded_path
 from billtracker.replay import ReplayServer
 from tests.conftest import TODAY
 

@@ -10,8 +10,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from pipelines.date_doubts import outside_term
-from pipelines.names import alias_key
+from pipelines.normalise.date_doubts import outside_term
+from pipelines.normalise.names import alias_key
 
 
 def rows(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:

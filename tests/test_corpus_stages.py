@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 from bs4 import BeautifulSoup
 
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
 from tests.conftest import TODAY
 
 # bill -> (current stage, the entries after the deciding one that must not move it)

@@ -1,10 +1,16 @@
-"""pipelines/date_doubts.py: which published dates are kept raw, not used, and why."""
+"""pipelines/normalise/date_doubts.py: which published dates are kept raw, not used, and why."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.date_doubts import filed_after_first_reading, filing_doubt, outside_term, read_date, term_span
+from pipelines.normalise.date_doubts import (
+    filed_after_first_reading,
+    filing_doubt,
+    outside_term,
+    read_date,
+    term_span,
+)
 
 
 def test_a_term_starts_the_day_after_the_previous_one_ends() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.dates import BadDate, parse_date
+from pipelines.normalise.dates import BadDate, parse_date
 
 
 @pytest.mark.parametrize(

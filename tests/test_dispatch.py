@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import TODAY, run_crawl
 
 from billtracker.cli import cli
-from billtracker.dispatch import merge_databases
+from billtracker.jobs.dispatch import merge_databases
 from billtracker.replay import ReplayServer
 from billtracker.replay.scale import TERMS
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL
 
 

@@ -14,8 +14,8 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from billtracker.cli import cli
-from billtracker.plugins.api import CHANGES_PAGE_SIZE
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
+from billtracker.serve.plugins.api import CHANGES_PAGE_SIZE
 from tests.conftest import CIO_BILL, REWOUND, run_crawl
 
 CIO_BILLS = {"1051006070201100", "1051006070201200", "1051006070201300", "1051027070201000"}

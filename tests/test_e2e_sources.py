@@ -15,7 +15,7 @@ import pytest
 import sqlite_utils
 
 from billtracker.replay import ReplayServer
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL, run_cli_crawl, run_crawl
 
 

@@ -26,16 +26,16 @@ import pytest
 from conftest import TODAY, run_crawl
 from scrapy.utils.test import get_crawler
 
-from billtracker.cli import replay_settings
+from billtracker.jobs.profiles import BULK
+from billtracker.jobs.spider_process import replay_settings
 from billtracker.paths import REPO_ROOT
-from billtracker.profiles import BULK
 from billtracker.replay import ReplayServer, load_replay
 from billtracker.replay.scale import TERMS, ScaleCorpus
 from billtracker.replay.server import RESET
-from billtracker.serving import datasette_app
-from pipelines.normalise import normalise_bill
+from billtracker.serve.datasette import datasette_app
+from pipelines.normalise.bill_record import normalise_bill
 from pipelines.schema import open_db
-from pipelines.store import StorePipeline, StoreUnavailable
+from pipelines.store.pipeline import StorePipeline, StoreUnavailable
 from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, Provenance
 

@@ -11,7 +11,7 @@ import feedparser
 import pytest
 import sqlite_utils
 
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL
 
 FEEDS = {

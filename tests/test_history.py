@@ -1,5 +1,5 @@
-"""pipelines/history.py, pipelines/watches.py and pipelines/runs.py one case at a time: typed
-change events from two stored states, watch matching and config errors, run outcomes."""
+"""pipelines/history/versions.py, pipelines/history/watches.py and pipelines/store/runs.py one case
+at a time: typed change events from two stored states, watch matching and config errors, run outcomes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.history import KIND_LABELS, BillState, diff, disagreement
-from pipelines.runs import outcome
+from pipelines.history.versions import KIND_LABELS, BillState, diff, disagreement
+from pipelines.history.watches import DEFAULT_WATCHES, BadWatch, Watch, load_watches
 from pipelines.schema import open_db
-from pipelines.watches import DEFAULT_WATCHES, BadWatch, Watch, load_watches
+from pipelines.store.runs import outcome
 
 BILL = "1051006070201100"
 
@@ -189,7 +189,7 @@ def test_run_outcome(args: tuple, status: str) -> None:
 def test_broken_watch_config_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     from datetime import date
 
-    from pipelines.store import StorePipeline
+    from pipelines.store.pipeline import StorePipeline
 
     good = StorePipeline(str(tmp_path / "billtracker.db"), date(2026, 11, 26))
     good.open_spider()

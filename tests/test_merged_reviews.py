@@ -1,9 +1,16 @@
-"""pipelines/merged_reviews.py one clause at a time: which bills a report title names, and the
+"""pipelines/reconcile/merged_reviews.py one clause at a time: which bills a report title names, and the
 links the stored records give evidence for (real report titles from ly-term9's 關連議案)."""
 
 from __future__ import annotations
 
-from pipelines.merged_reviews import BillText, bill_sponsor, clauses, find_links, own_titles, title_key
+from pipelines.reconcile.merged_reviews import (
+    BillText,
+    bill_sponsor,
+    clauses,
+    find_links,
+    own_titles,
+    title_key,
+)
 
 SECURITY = (
     "內政委員會報告併案審查行政院函請審議「保全業法第十條之一條文修正草案」、委員盧秀燕等34人擬具"

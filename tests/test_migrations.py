@@ -44,23 +44,23 @@ def test_a_fresh_database_applies_the_list_in_its_order(tmp_path: Path) -> None:
 
 
 def test_every_migration_function_is_in_the_list_once() -> None:
-    """A schema_* function no list entry names would never run; one named twice would clash."""
+    """A schema/ function no list entry names would never run; one named twice would clash."""
     listed = [f"{fn.__module__}.{fn.__name__}" for _, fn in MIGRATIONS]
     assert len(set(listed)) == len(listed)
     defined = set()
-    for path in sorted((REPO / "pipelines").glob("schema_*.py")):
+    for path in sorted((REPO / "pipelines" / "schema").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             # a migration takes the database as its one argument and returns nothing
             if isinstance(node, ast.FunctionDef) and [a.arg for a in node.args.args] == ["db"]:
                 if isinstance(node.returns, ast.Constant) and node.returns.value is None:
-                    defined.add(f"pipelines.{path.stem}.{node.name}")
+                    defined.add(f"pipelines.schema.{path.stem}.{node.name}")
     assert defined - set(listed) == set(), "schema functions no migration applies"
     assert defined == set(listed)
 
 
 def test_no_schema_module_imports_the_list() -> None:
-    """schema.py imports the schema_* modules; one importing it back would be a circle."""
-    for path in (REPO / "pipelines").glob("schema_*.py"):
+    """schema/__init__.py imports the schema modules; one importing it back would be a circle."""
+    for path in (REPO / "pipelines" / "schema").glob("[!_]*.py"):
         text = path.read_text(encoding="utf-8")
         assert "from pipelines.schema import" not in text and "import pipelines.schema\n" not in text, path

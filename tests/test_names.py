@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.names import (
+from pipelines.normalise.names import (
     alias_key,
     clean_name,
     identities,

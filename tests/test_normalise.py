@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from billtracker.replay import ReplayData, load_replay
-from pipelines.normalise import DERIVED_SEQ, NormalisedBill, content_hash, normalise_bill
-from pipelines.store import StorePipeline
+from pipelines.normalise.bill_record import DERIVED_SEQ, NormalisedBill, content_hash, normalise_bill
+from pipelines.store.pipeline import StorePipeline
 from scrapers.items import BillItem, Provenance
 
 TODAY = date(2026, 11, 26)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines import evidence, history
+from pipelines.history import versions as history
+from pipelines.normalise import evidence
 from scrapers.stages import IN_COMMITTEE, STAGES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ def test_committee_queue_waits_on_the_in_committee_set() -> None:
 
 def test_the_default_database_path_has_one_home() -> None:
     """`billtracker` commands and `scrapy crawl` default to the same file, named in one place."""
-    from billtracker.cli_options import DEFAULT_DB
+    from billtracker.cli.options import DEFAULT_DB
     from scrapers import settings
 
     assert DEFAULT_DB == settings.BILLTRACKER_DB

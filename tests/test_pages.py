@@ -13,10 +13,10 @@ import pytest
 from bs4 import BeautifulSoup
 from datasette.utils import tilde_encode
 
-from billtracker.chardiff import diff_html, segments
-from billtracker.journey import feed_links, is_merged_report
-from billtracker.serving import datasette_app
-from billtracker.timing import summary
+from billtracker.serve.datasette import datasette_app
+from billtracker.serve.read.chardiff import diff_html, segments
+from billtracker.serve.read.journey import feed_links, is_merged_report
+from billtracker.serve.read.timing import summary
 from tests.conftest import CIO_BILL, TODAY
 
 ARTICLE_6_2010 = "行政院設行政院主計總處及行政院人事行政總處。"
@@ -260,7 +260,7 @@ def test_atom_links_only_where_a_feed_exists() -> None:
 
 
 def test_box_chart() -> None:
-    from billtracker.svgchart import box_chart
+    from billtracker.serve.read.svgchart import box_chart
 
     stats = [
         {"stage_label": "一讀", "n": 3, "median": 0, "q1": 0, "q3": 1, "min": 0, "max": 2},
@@ -275,7 +275,7 @@ def test_box_chart() -> None:
 
 
 def test_committee_spell_open_until_today() -> None:
-    from billtracker.timing import committee_spells
+    from billtracker.serve.read.timing import committee_spells
 
     def stage(slug: str, on: str, committee: str = "", origin: str = "flow") -> dict[str, str]:
         return {"stage": slug, "order_on": on, "committee": committee, "origin": origin}

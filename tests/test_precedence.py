@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from billtracker.spiders import SPIDERS
-from pipelines.precedence import PRECEDENCE, best, rank
+from billtracker.jobs.spiders import SPIDERS
+from pipelines.reconcile.precedence import PRECEDENCE, best, rank
 
 
 def test_stage_order_is_ppg_then_lyapi_then_lis_then_open_data() -> None:

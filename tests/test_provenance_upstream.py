@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from billtracker.replay.upstream import upstream_map
-from billtracker.serving import datasette_app
+from billtracker.serve.datasette import datasette_app
 from scrapers.tw_ly.responses import upstream_url
 from tests.conftest import CIO_BILL, TODAY
 

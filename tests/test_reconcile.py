@@ -13,12 +13,12 @@ import pytest
 import sqlite_utils
 
 from billtracker.replay import ReplayData, load_replay
-from pipelines.merged_reviews import is_report
-from pipelines.names import alias_key
+from pipelines.normalise.names import alias_key
 from pipelines.reconcile import Reconciler, reconcile, report_filed_on
+from pipelines.reconcile.merged_reviews import is_report
 from pipelines.schema import open_db
-from pipelines.sources import SourcePipeline
-from pipelines.store import StorePipeline
+from pipelines.store.pipeline import StorePipeline
+from pipelines.store.sources import SourcePipeline
 from scrapers.items import BillItem, LegislatorItem, Provenance, SourceBillItem
 
 TODAY = date(2026, 11, 26)
@@ -454,7 +454,7 @@ def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, 
     """SYNTHETIC flow entry: the CIO bill never passed. A copy of its record is given a 三讀 on
     2022-01-04 so that MOJ's real 沿革 entry of 2022-01-19 (行政院組織法, A0010032) follows it,
     and made a 10th-term bill: a 9th-term bill's 2022 date is outside its term, kept raw, unused."""
-    from pipelines.store_moj import store_law_text
+    from pipelines.store.moj_law import store_law_text
     from scrapers.items import LawTextItem
 
     path = tmp_path / "m.db"
@@ -508,7 +508,7 @@ def test_promulgation_from_moj_history(tmp_path: Path, replay_data: ReplayData, 
 def test_no_promulgation_without_third_reading(
     tmp_path: Path, replay_data: ReplayData, samples_dir: Path
 ) -> None:
-    from pipelines.store_moj import store_law_text
+    from pipelines.store.moj_law import store_law_text
     from scrapers.items import LawTextItem
 
     path = tmp_path / "n.db"

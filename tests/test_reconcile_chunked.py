@@ -22,7 +22,7 @@ import pytest
 import sqlite_utils
 
 import pipelines.reconcile as chunked
-from billtracker.profiles import BULK
+from billtracker.jobs.profiles import BULK
 from billtracker.replay import ReplayServer
 from billtracker.replay.scale import TERMS
 from pipelines.reconcile import orchestrator
@@ -33,7 +33,10 @@ TODAY = date(2026, 11, 26)
 NOW = "2026-11-26T02:00:00Z"
 MERGED = "1050219070203400"  # merged with companions by report 1050926070300100
 SCALE_BILLS = 300
-WITHOUT_RECONCILE = {"pipelines.store.StorePipeline": 300, "pipelines.sources.SourcePipeline": 310}
+WITHOUT_RECONCILE = {
+    "pipelines.store.pipeline.StorePipeline": 300,
+    "pipelines.store.sources.SourcePipeline": 310,
+}
 
 Prepare = Callable[[sqlite_utils.Database], None]
 CHUNKS = {"chunks-of-1000": chunked.CHUNK, "chunks-of-7": 7, "chunks-of-1": 1}

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from billtracker.spiders import SPIDERS
+from billtracker.jobs.spiders import SPIDERS
 from tests.conftest import TODAY
 
 FACT_TABLES = (

@@ -1,4 +1,4 @@
-"""Issue 11: a run that lost anything is not ok (pipelines/runs.py, the job runner, `retry_of`).
+"""Issue 11: a run that lost anything is not ok (pipelines/store/runs.py, the job runner, `retry_of`).
 
 Real crawls (`scrapy crawl` in a subprocess, the job runner) against the replay, whose overlay
 answers 413, 429 or 500 where the live API did; real SQLite files; health and runs_feed read
@@ -20,13 +20,13 @@ import feedparser
 import pytest
 import sqlite_utils
 
-from billtracker.cli import replay_settings
-from billtracker.jobs import Job, RetryPolicy, run_job
+from billtracker.jobs.run import Job, RetryPolicy, run_job
+from billtracker.jobs.spider_process import replay_settings
+from billtracker.jobs.spiders import replay_queries
 from billtracker.paths import REPO_ROOT
 from billtracker.replay import ReplayServer
-from billtracker.serving import datasette_app
-from billtracker.spiders import replay_queries
-from pipelines.runs import KEPT_KINDS, LOSS_KINDS, loses_data, outcome
+from billtracker.serve.datasette import datasette_app
+from pipelines.store.runs import KEPT_KINDS, LOSS_KINDS, loses_data, outcome
 from scrapers.health import bad_body
 from tests.conftest import CIO_BILL, TODAY, run_crawl
 

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from conftest import CIO_BILL
 
 from billtracker.cli import cli
-from billtracker.cli_publish import replica_args
+from billtracker.cli.publish import replica_args
 from billtracker.paths import REPO_ROOT
-from billtracker.serving import write_metadata_for
+from billtracker.serve.datasette import write_metadata_for
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 TABLES = ["bills", "stages", "sponsors", "laws", "problems"]

@@ -21,12 +21,13 @@ import sqlite_utils
 from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 
-from billtracker.cli import cli, replay_settings
-from billtracker.jobs import Job, RetryPolicy, run_job
+from billtracker.cli import cli
+from billtracker.jobs.run import Job, RetryPolicy, run_job
+from billtracker.jobs.schedule import BadConfig, build_scheduler, load_config
+from billtracker.jobs.spider_process import replay_settings
+from billtracker.jobs.spiders import replay_queries
 from billtracker.paths import REPO_ROOT
 from billtracker.replay import ReplayServer
-from billtracker.schedule import BadConfig, build_scheduler, load_config
-from billtracker.spiders import replay_queries
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 
@@ -81,7 +82,7 @@ def test_next_run_times_with_frozen_clock(jobs: dict, job: str, now: str, expect
 
 def test_every_spider_is_scheduled(jobs: dict) -> None:
     """A source nobody schedules goes stale silently: every spider has a job."""
-    from billtracker.spiders import SPIDERS
+    from billtracker.jobs.spiders import SPIDERS
 
     assert {job.args[0].spider for job in jobs.values()} == set(SPIDERS)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.search_keys import search_key
+from pipelines.normalise.search_keys import search_key
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.project import get_project_settings
 
 from billtracker.paths import METADATA, REPO_ROOT
-from billtracker.plugins.security import SECURITY_HEADERS
-from billtracker.serving import SETTINGS, datasette_app
+from billtracker.serve.datasette import SETTINGS, datasette_app
+from billtracker.serve.plugins.security import SECURITY_HEADERS
 
 
 @pytest.fixture(scope="module")

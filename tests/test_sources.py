@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from pipelines.sources import SourcePipeline, source_bill_rows
+from pipelines.store.sources import SourcePipeline, source_bill_rows
 from scrapers.items import LawHistoryItem, Provenance, SourceBillItem
 
 CIO = "1051006070201100"

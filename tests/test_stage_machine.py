@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from billtracker.replay import ReplayData, load_replay
-from pipelines.normalise import normalise_bill
-from pipelines.stage_machine import (
+from pipelines.normalise.bill_record import normalise_bill
+from pipelines.normalise.stage_machine import (
     SETTLED,
     Event,
     State,

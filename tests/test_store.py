@@ -14,7 +14,7 @@ import sqlite_utils
 
 from billtracker.replay import ReplayData, load_replay
 from pipelines.schema import migrations, open_db
-from pipelines.store import StorePipeline
+from pipelines.store.pipeline import StorePipeline
 from scrapers.items import BillItem, FetchItem, LawItem, ProblemItem, Provenance
 
 TODAY = date(2026, 11, 26)

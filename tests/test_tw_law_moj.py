@@ -14,8 +14,8 @@ from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from billtracker.replay import default_samples_dir
-from pipelines.article_numbers import cn_int as chinese_number
-from pipelines.moj import article_key, read_law, roc_date_words, split_histories
+from pipelines.normalise.article_numbers import cn_int as chinese_number
+from pipelines.normalise.moj_law import article_key, read_law, roc_date_words, split_histories
 from scrapers.items import LawTextItem, ProblemItem
 from scrapers.tw_law.moj import TwLawMojSpider, law_records
 from tests.conftest import run_crawl
@@ -148,7 +148,7 @@ def test_two_exports_resolve_to_the_newer_whatever_the_order(tmp_path: Path) -> 
     """A0010032's split export (2024) and its 2019 tag word 沿革 #7 differently (修正公布 /
     修正發布): the newer export's reading is stored, in either order of arrival."""
     from pipelines.schema import open_db
-    from pipelines.store_moj import outranks, store_law_text
+    from pipelines.store.moj_law import outranks, store_law_text
     from scrapers.items import Provenance
 
     samples = default_samples_dir() / "law.moj.gov.tw"

@@ -428,7 +428,7 @@ def run_incremental(db_path: Path, base_url: str, settings: dict[str, str]) -> A
     import subprocess
     import sys
 
-    from billtracker.cli import replay_settings
+    from billtracker.jobs.spider_process import replay_settings
     from billtracker.paths import REPO_ROOT
 
     cmd = [sys.executable, "-m", "scrapy", "crawl", "tw_ly_bills", "-s", f"BILLTRACKER_DB={db_path}"]

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from billtracker.jobs.spiders import source_replay_settings
 from billtracker.replay import ReplayServer
-from billtracker.spiders import source_replay_settings
 from scrapers.items import LawHistoryItem, ProblemItem, SourceBillItem
 from scrapers.tw_ly.lis import TwLyLisSpider, split_progress, term_of
 from tests.source_helpers import fetched, of, response_from, spider_for

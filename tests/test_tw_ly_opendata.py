@@ -22,7 +22,7 @@ from tests.source_helpers import fetched, of, response_from, spider_for
         ("陳賴素美　吳焜裕　　", ["陳賴素美", "吳焜裕"]),  # 1051027070200900: four characters + one U+3000
         ("陳　瑩　　王榮璋　　", ["陳瑩", "王榮璋"]),  # 1060519070200500: a centred two-character name
         ("趙正宇　　Kolas Yotaka　　 吳思瑤　　", ["趙正宇", "Kolas Yotaka", "吳思瑤"]),
-        # one person or two? only the roster can tell (pipelines/names.py identities)
+        # one person or two? only the roster can tell (pipelines/normalise/names.py identities)
         ("鄭天財　Sra．Kacaw　　林為洲", ["鄭天財", "Sra．Kacaw", "林為洲"]),
         ("時代力量黨團　　", ["時代力量黨團"]),
         # issue 10: the corpus' spellings of three legislators, every spacing and middle dot

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from .answers import bill_list_item, error_response, json_response
 from .derive import ReplayData, plenary_meeting_code
 
 DEFAULT_SEED = 20161006  # the day 許毓仁 filed 1051006070201100
@@ -394,7 +395,6 @@ def _entry(dates: list[str], status: str, session: str, venue: str) -> dict[str,
 def scale_route(corpus: ScaleCorpus, parts: list[str], params: list[Any], rules: Any) -> Any:
     """/v2/bills lists and details of generated bills by LYAPI's rules; None = not ours."""
     from . import lyapi
-    from .server import bill_list_item, error_response, json_response
 
     extra: dict[str, list[str]] = {}
     match parts:

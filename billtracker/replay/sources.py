@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from billtracker.paths import REPO_ROOT
 
+from .answers import json_response, page_of
 from .derive import MISQ_DIR, MISQ_FETCHED_AT, ReplayData
 
 PPG_FIXTURES = REPO_ROOT / "tests" / "files" / "ppg"
@@ -126,7 +127,6 @@ def legislator_pool(samples_dir: Path) -> tuple[dict, ...]:
 
 def legislators(samples_dir: Path, query: list[tuple[str, str]]) -> Response:
     """/v2/legislators: the capture for its own query, else the pool filtered by 屆 and paged."""
-    from .server import json_response, page_of  # the v2 paging rules, one implementation
 
     if sorted(query) == LEGISLATORS_CAPTURED_QUERY:
         return _file(samples_dir / LEGISLATORS_LIST, JSON_TYPE)

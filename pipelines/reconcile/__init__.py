@@ -8,7 +8,7 @@ re-running on unchanged data writes nothing new. One module a step (orchestrator
 2. source_bills: a bill only a secondary source knows gets a `bills` row from it.
    moj_laws: MOJ laws (by pcode) linked to the LY law of the same name.
 3. merged: 併案: a committee's merged-review report (billNo digits 8-11 "0703") is linked to the
-   proposals it merges on evidence only (pipelines/merged_reviews.py), and the report's own dated
+   proposals it merges on evidence only (pipelines/reconcile/merged_reviews.py), and the report's own dated
    三讀 becomes a derived third reading of each proposal linked by evidence. A 三讀 another
    proposal of the report records is not this bill's evidence: it is never borrowed.
 3b. passed: passed means evidenced: a source's status for this bill (議案狀態, dataset 20
@@ -18,7 +18,7 @@ re-running on unchanged data writes nothing new. One module a step (orchestrator
    source's event on a day no stage has becomes a stage of its own (origin 'source').
 5. ledger, disagreements: fields the sources disagree on (status, title, filed_on, sponsors, a
    stage on one day) get a `disagreements` row with each reading; `bills` shows the reading
-   pipelines/precedence.py picks. promulgation: a passed bill's law version -> `promulgated`.
+   pipelines/reconcile/precedence.py picks. promulgation: a passed bill's law version -> `promulgated`.
 6. current_stage: the current stage is recomputed over all stages, with its evidence kind and the
    caveat the page and the API show; expiry is derived only from a record captured after the
    term ended (bills.as_of), and a derived expiry that no longer holds is marked gone_at.
@@ -32,11 +32,11 @@ inputs.py reads a chunk's inputs, context.py holds the run's state and its one w
 
 from __future__ import annotations
 
-from pipelines.merged_reviews import report_filed_on
 from pipelines.reconcile.attach_sources import SAME_STATE, state_key
 from pipelines.reconcile.current_stage import evidence_kind
 from pipelines.reconcile.disagreements import readings_sha
 from pipelines.reconcile.inputs import CHUNK, BillInputs
+from pipelines.reconcile.merged_reviews import report_filed_on
 from pipelines.reconcile.orchestrator import Reconciler, reconcile
 from pipelines.reconcile.pipeline import ReconcilePipeline
 from pipelines.reconcile.promulgation import PROMULGATION_WINDOW_DAYS

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.precedence import rank
+from pipelines.normalise.stage_row import stage_row
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.disagreements import disagree, reading
 from pipelines.reconcile.inputs import BillInputs
+from pipelines.reconcile.precedence import rank
 from pipelines.reconcile.seqs import SOURCE_SEQ
-from pipelines.stage_row import stage_row
 
 # Slugs that name one state in two vocabularies: lis says 一讀(委員會待審) for a bill LYAPI calls
 # 交付審查 (1051006070201200), and 委員會審議中 for what LYAPI lists as 尚未審查 (CIO bill,

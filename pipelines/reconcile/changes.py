@@ -1,5 +1,5 @@
 """What a reconcile run changes becomes typed `changes` events (a derived 三讀 or promulgation,
-a bill only a secondary source knows), as a crawl's changes are (pipelines/history.py).
+a bill only a secondary source knows), as a crawl's changes are (pipelines/history/versions.py).
 
 A chunk's snapshot is taken just before it is reconciled, and only the bills whose stored state
 the run touched are read again afterwards.
@@ -7,7 +7,7 @@ the run touched are read again afterwards.
 
 from __future__ import annotations
 
-from pipelines import history
+from pipelines.history import versions as history
 from pipelines.reconcile.context import Context
 
 

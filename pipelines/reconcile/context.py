@@ -52,7 +52,7 @@ class Context:
         bill.changed = True
 
     def write_stage(self, bill: BillInputs, row: dict[str, Any]) -> None:
-        """Insert or update the row (pipelines/stage_row.py) by (bill_no, seq)."""
+        """Insert or update the row (pipelines/normalise/stage_row.py) by (bill_no, seq)."""
         upsert(self.conn, "stages", [row], ("bill_no", "seq"))
         self.stage_written(bill, row["seq"])
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.normalise import DERIVED_SEQ, expiry_row
+from pipelines.normalise.bill_record import DERIVED_SEQ, expiry_row
+from pipelines.normalise.stage_machine import (
+    Event,
+    State,
+    capture_stamp,
+    current_stage,
+    stale_caveat,
+    unknown_caveat,
+)
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.inputs import BillInputs
 from pipelines.reconcile.passed import statuses
-from pipelines.stage_machine import Event, State, capture_stamp, current_stage, stale_caveat, unknown_caveat
 from scrapers.stages import LABELS
 
 

@@ -11,10 +11,10 @@ import hashlib
 import json
 from typing import Any
 
-from pipelines.precedence import best
 from pipelines.rawsql import insert, select, select_one, update
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.inputs import BillInputs
+from pipelines.reconcile.precedence import best
 
 
 def readings_sha(readings: list[dict[str, Any]]) -> str:

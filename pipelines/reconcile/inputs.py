@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines import history
+from pipelines.history import versions as history
 from pipelines.rawsql import select
 
 CHUNK = 1000  # bills reconciled per chunk

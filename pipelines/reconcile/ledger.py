@@ -1,7 +1,7 @@
 """Step 5: fields the sources disagree on, and the reading `bills` shows.
 
 Status, title, filed_on and sponsors get a `disagreements` row with each reading when the
-sources differ; `bills` shows the reading pipelines/precedence.py picks.
+sources differ; `bills` shows the reading pipelines/reconcile/precedence.py picks.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from pipelines.date_doubts import filing_doubt
-from pipelines.merged_reviews import title_key
-from pipelines.names import identities
-from pipelines.precedence import best
+from pipelines.normalise.date_doubts import filing_doubt
+from pipelines.normalise.names import identities
 from pipelines.reconcile.attach_sources import state_key
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.disagreements import disagree, reading
 from pipelines.reconcile.inputs import BillInputs
+from pipelines.reconcile.merged_reviews import title_key
+from pipelines.reconcile.precedence import best
 from pipelines.reconcile.sponsors import alias_index
 from scrapers.stages import classify, clean_status
 
@@ -48,7 +48,7 @@ def ledger(ctx: Context, inputs: BillInputs) -> None:
         fields["sponsors"].append((reading(source, "、".join(names), prov), tuple(sorted(names))))
     updates: dict[str, Any] = {}
     # A doubted filing date (outside the term, after the first reading) is never the fact,
-    # whichever source published it: pipelines/date_doubts.py.
+    # whichever source published it: pipelines/normalise/date_doubts.py.
     first_flow_on = min((r["on"] for r in inputs.live() if r["origin"] == "flow" and r["on"]), default=None)
     for field_name, pairs in fields.items():
         if len({key for _, key in pairs}) > 1:

@@ -1,7 +1,7 @@
 """Step 3, 併案: merged-review reports linked to the proposals they merge, and their 三讀.
 
 A committee's merged-review report (billNo digits 8-11 "0703") is linked to the proposals it
-merges on evidence only (pipelines/merged_reviews.py), and the report's own dated 三讀 becomes a
+merges on evidence only (pipelines/reconcile/merged_reviews.py), and the report's own dated 三讀 becomes a
 derived third reading of each proposal linked by evidence. A 三讀 another proposal of the report
 records is not this bill's evidence: it is never borrowed.
 """
@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.merged_reviews import REPORT_MARK, BillText, find_links, is_report, report_filed_on
+from pipelines.normalise.stage_row import stage_row
 from pipelines.rawsql import select, upsert
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.disagreements import disagree, reading
 from pipelines.reconcile.inputs import BillInputs
+from pipelines.reconcile.merged_reviews import REPORT_MARK, BillText, find_links, is_report, report_filed_on
 from pipelines.reconcile.seqs import MERGED_SEQ, STATUS_SEQ
-from pipelines.stage_row import stage_row
 
 
 def related(ctx: Context, reports_only: bool) -> list[dict[str, Any]]:
@@ -50,7 +50,7 @@ def related(ctx: Context, reports_only: bool) -> list[dict[str, Any]]:
 
 
 def link_merged_reviews(ctx: Context) -> None:
-    """merged_reviews rebuilt from what is stored (pipelines/merged_reviews.py): links on
+    """merged_reviews rebuilt from what is stored (pipelines/reconcile/merged_reviews.py): links on
     evidence only, each with its kind; a stored link the records no longer support goes."""
     conn = ctx.conn
     links = related(ctx, reports_only=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pipelines.problems import record_problem, resolve_problem
 from pipelines.rawsql import select, update
 from pipelines.reconcile.context import Context, has_table
-from pipelines.store_moj import ly_law_code
+from pipelines.store.moj_law import ly_law_code
 
 
 def link_moj_laws(ctx: Context) -> None:

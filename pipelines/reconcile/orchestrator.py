@@ -9,8 +9,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from pipelines import corrections, history
+from pipelines.history import versions as history
 from pipelines.rawsql import atomic
+from pipelines.reconcile import corrections
 from pipelines.reconcile.attach_sources import attach_sources, write_stage_sources
 from pipelines.reconcile.changes import record_changes
 from pipelines.reconcile.context import Context, has_table

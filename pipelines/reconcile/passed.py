@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.precedence import rank
+from pipelines.normalise.stage_row import stage_row
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.disagreements import disagree, reading
 from pipelines.reconcile.inputs import BillInputs
+from pipelines.reconcile.precedence import rank
 from pipelines.reconcile.seqs import STATUS_SEQ
-from pipelines.stage_row import stage_row
 from scrapers.stages import classify, clean_status
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pipelines.precedence import best
+from pipelines.normalise.stage_row import stage_row
 from pipelines.rawsql import select
 from pipelines.reconcile.context import Context, has_table
 from pipelines.reconcile.disagreements import disagree, reading
 from pipelines.reconcile.inputs import BillInputs, marks
+from pipelines.reconcile.precedence import best
 from pipelines.reconcile.seqs import PROMULGATED_SEQ
-from pipelines.stage_row import stage_row
 
 # The President promulgates within ten days of receiving a passed bill (憲法 §72); with the time
 # the bill takes to reach the Presidential Office, a month covers every sample. A version further

@@ -1,7 +1,7 @@
 """Where reconcile's own stages sit among a bill's seqs.
 
-0 is the filing and 1.. the 議案流程 as published (pipelines/normalise.py), 1000 the derived
-expiry (normalise.DERIVED_SEQ), 3000+ a reviewed correction (pipelines/corrections.py). One seq
+0 is the filing and 1.. the 議案流程 as published (pipelines/normalise/bill_record.py), 1000 the derived
+expiry (normalise.DERIVED_SEQ), 3000+ a reviewed correction (pipelines/reconcile/corrections.py). One seq
 per derived kind, so a re-run finds and rewrites the row it wrote, and a row whose evidence is
 gone is marked gone_at at the seq it had.
 """

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pipelines.merged_reviews import title_key
-from pipelines.precedence import rank
 from pipelines.rawsql import insert, select, update
 from pipelines.reconcile.context import Context
 from pipelines.reconcile.inputs import CHUNK, marks
+from pipelines.reconcile.merged_reviews import title_key
+from pipelines.reconcile.precedence import rank
 
 
 def resolve_source_bills(ctx: Context) -> None:

@@ -7,11 +7,11 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from pipelines.names import alias_key, identities, person_key, sponsor_kind
-from pipelines.precedence import best
+from pipelines.normalise.names import alias_key, identities, person_key, sponsor_kind
 from pipelines.rawsql import select
 from pipelines.reconcile.context import Context, has_table
 from pipelines.reconcile.inputs import marks
+from pipelines.reconcile.precedence import best
 
 
 def alias_index(ctx: Context) -> dict[str, str]:
@@ -28,7 +28,7 @@ def alias_index(ctx: Context) -> dict[str, str]:
 
 def fill_sponsors(ctx: Context, bill_nos: list[str]) -> set[str]:
     """A proposer named by any source is stored: a role (proposer, cosponsor) LYAPI lists
-    nobody for gets the people the best other source names (pipelines/precedence.py), with
+    nobody for gets the people the best other source names (pipelines/reconcile/precedence.py), with
     that source and its URL. 1060519070202300: LYAPI's 提案人 is empty, dataset 20 names
     陳其邁; the bills only dataset 20 knows have no LYAPI record at all. Rows from another
     source are rebuilt from what it says now; returns the bills whose rows changed."""

@@ -2,7 +2,7 @@
 
 Scrapy's own command exits 0 whenever the engine started; a source listing a term nobody
 configured (scrapers/health.py) must fail the scheduled job loudly instead, and so must a run
-that ended `partial` (pipelines/runs.py: some requests' data was not obtained), saying how much.
+that ended `partial` (pipelines/store/runs.py: some requests' data was not obtained), saying how much.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
 FAILED_STAT = "billtracker/crawl_failed"
-# Set by pipelines.runs.RunRecorder when the spider closes.
+# Set by pipelines.store.runs.RunRecorder when the spider closes.
 RUN_STATUS_STAT = "billtracker/run_status"
 MISSED_STAT = "billtracker/missed"
 

@@ -577,7 +577,8 @@ class TwLyBillsSpider(SourceSpider):
     def bill_outputs(self, bill_no: str, record: dict[str, Any], prov: Provenance) -> Iterator[Any]:
         """The bill's item, then requests for its laws and (full pass) its 關連議案."""
         yield BillItem(bill_no=bill_no, record=record, provenance=prov)
-        # Wrong types are recorded by the store (pipelines/validate.py); here they must only not crash.
+        # Wrong types are recorded by the store (pipelines/normalise/validate.py); here they must
+        # only not crash.
         codes = record.get("法律編號")
         for code in codes if isinstance(codes, list) else []:
             if not isinstance(code, str | int) or not str(code).strip():

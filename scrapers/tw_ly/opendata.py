@@ -89,7 +89,7 @@ def split_names(text: str) -> tuple[list[str], str]:
     space + Yotaka; 1070331070201200: 鄭天財Sra　　Kacaw), so Latin words after a word ending in
     Latin letters are one name. A Han name before a Latin one across a gap stays a name of its
     own: 施義芳　Kolas Yotaka is two people, 鄭天財 Sra Kacaw one, and only the roster can tell
-    (pipelines/names.py identities). Upstream sometimes spills other text into the column
+    (pipelines/normalise/names.py identities). Upstream sometimes spills other text into the column
     (1060519070200500's billCosignatory runs on into the law's articles): reading stops there and
     the rest is returned so the spider can report it. A column that describes the bill's
     sponsors as the bill page does (1050914070200200: 本院委員許毓仁等17人) names its proposer.

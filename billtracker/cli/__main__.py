@@ -1,0 +1,5 @@
+"""`python -m billtracker.cli`."""
+
+from billtracker.cli import cli
+
+cli()

@@ -1,0 +1,203 @@
+"""Pages for staffers: a bill's journey, a law article by article, time in stage, search.
+
+Registered as a Datasette plugin (entry point `billtracker` in pyproject.toml), so installing the
+package is enough. Every page is rendered on the server and works without JavaScript:
+
+- /{db}/bills/{bill_no} (Datasette's row page) and /-/bill/{bill_no}: the bill's journey
+- /-/law/{law_code or name}: every bill amending the law, grouped by article, with diffs
+- /-/committee/{name}: time in stage and stuck bills of one committee
+- /-/time-in-stage?days=N: medians and spread by committee and proposer type, the stuck list
+- /-/search?q=...: titles, 案由 and article text, Traditional or Simplified
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils.asgi import NotFound, Response
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from billtracker.serve.read import journey, lawview, search, timing
+from billtracker.serve.read.svgchart import box_chart
+
+PACKAGE = Path(__file__).resolve().parents[2]  # billtracker/
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+DEFAULT_STUCK_DAYS = 180
+STUCK_SHOWN = 200  # rows of the stuck list rendered; the caption gives the full count
+
+
+def today() -> date:
+    """Asia/Taipei's today; BILLTRACKER_TODAY freezes it (as for crawls) so pages are reproducible."""
+    frozen = os.environ.get("BILLTRACKER_TODAY", "")
+    return date.fromisoformat(frozen) if frozen else datetime.now(ZoneInfo("Asia/Taipei")).date()
+
+
+async def bills_database(datasette: Any) -> Any:
+    """The first served database holding a `bills` table (its name follows the file's stem)."""
+    for name, db in datasette.databases.items():
+        if name != "_internal" and await db.table_exists("bills"):
+            return db
+    raise NotFound("no billtracker database (with a bills table) is being served")
+
+
+async def render(datasette: Any, request: Any, template: str, context: dict[str, Any]) -> Response:
+    html = await datasette.render_template(template, context, request=request)
+    return Response.html(html)
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
+    """Our templates live in billtracker/templates (package data), ahead of Datasette's own."""
+    env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
+    # Datasette redirects %-encoded paths to its tilde encoding: link with that directly.
+    env.filters["tilde"] = lambda value: tilde_encode(str(value))
+
+
+@hookimpl
+def extra_css_urls(
+    template: str, database: Any, table: Any, columns: Any, view_name: str, request: Any, datasette: Any
+):
+    return ["/-/billtracker/pages.css"]
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str, table: str, view_name: str, request: Any, datasette: Any
+):
+    """The bills row page gets the same journey as /-/bill/{bill_no}."""
+    if view_name != "row" or table != "bills" or request is None:
+        return {}
+
+    async def inner() -> dict[str, Any]:
+        bill_no = request.url_vars.get("pks", "")
+        db = datasette.get_database(database)
+        data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), database))
+        if data is None:
+            return {}
+        data["links"] = await feed_links(datasette, database, bill_no)
+        return {"bill_journey": data}
+
+    return inner
+
+
+async def feed_links(datasette: Any, database: str, bill_no: str) -> list[dict[str, str]]:
+    queries = await datasette.get_canned_queries(database, None)
+    return journey.feed_links({"databases": {database: {"queries": queries}}}, database, bill_no)
+
+
+async def bill_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    bill_no = request.url_vars["bill_no"]
+    data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), db.name))
+    if data is None:
+        raise NotFound(f"no bill {bill_no} in {db.name}")
+    data["links"] = await feed_links(datasette, db.name, bill_no)
+    return await render(datasette, request, "bill.html", {"bill_journey": data, "database": db.name})
+
+
+async def law_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    law = tilde_decode(request.url_vars["law"])
+    data = await db.execute_fn(lambda conn: lawview.law_page(conn, law))
+    if data is None:
+        raise NotFound(f"no law {law} in {db.name}")
+    timing_data = await db.execute_fn(
+        lambda conn: timing.time_in_stage(conn, today(), law_code=data["law"]["law_code"])
+    )
+    chart = box_chart(timing_data["by_stage"], f"Days per stage, bills amending {data['law']['name']}")
+    return await render(
+        datasette,
+        request,
+        "law.html",
+        {"law_page": data, "timing": timing_data, "chart": chart, "database": db.name},
+    )
+
+
+def stuck_days(request: Any) -> int:
+    raw = request.args.get("days", "")
+    try:
+        return max(int(raw), 0) if raw else DEFAULT_STUCK_DAYS
+    except ValueError:
+        return DEFAULT_STUCK_DAYS
+
+
+async def committee_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    name = tilde_decode(request.url_vars["name"])
+    days = stuck_days(request)
+    data = await db.execute_fn(lambda conn: timing.time_in_stage(conn, today(), committee=name))
+    if not data["bills"]:
+        raise NotFound(f"no bills referred to {name}")
+    stuck = [s for s in data["spells"] if (s["days"] or 0) > days and s["committee"] == name]
+    chart = box_chart(data["by_stage"], f"Days per stage, bills in {name}")
+    return await render(
+        datasette,
+        request,
+        "committee.html",
+        {
+            "committee": name,
+            "timing": data,
+            "stuck": stuck,
+            "stuck_shown": STUCK_SHOWN,
+            "days": days,
+            "chart": chart,
+            "database": db.name,
+        },
+    )
+
+
+async def time_in_stage_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    days = stuck_days(request)
+    data = await db.execute_fn(lambda conn: timing.time_in_stage(conn, today()))
+    committees = await db.execute_fn(timing.committees)
+    stuck = [s for s in data["spells"] if (s["days"] or 0) > days]
+    chart = box_chart(data["by_stage"], "Days per stage, all bills")
+    return await render(
+        datasette,
+        request,
+        "time_in_stage.html",
+        {
+            "timing": data,
+            "stuck": stuck,
+            "stuck_shown": STUCK_SHOWN,
+            "days": days,
+            "chart": chart,
+            "committees": committees,
+            "database": db.name,
+        },
+    )
+
+
+async def search_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    q = request.args.get("q", "").strip()
+    results = await db.execute_fn(lambda conn: search.search(conn, q)) if q else []
+    return await render(datasette, request, "search.html", {"q": q, "results": results, "database": db.name})
+
+
+async def stylesheet(request: Any) -> Response:
+    return Response(
+        (STATIC / "pages.css").read_text(encoding="utf-8"),
+        content_type="text/css; charset=utf-8",
+        headers={"cache-control": "max-age=300"},
+    )
+
+
+@hookimpl
+def register_routes(datasette: Any):
+    return [
+        (r"^/-/bill/(?P<bill_no>[0-9]+)$", bill_page),
+        (r"^/-/law/(?P<law>[^/]+)$", law_page),
+        (r"^/-/committee/(?P<name>[^/]+)$", committee_page),
+        (r"^/-/time-in-stage$", time_in_stage_page),
+        (r"^/-/search$", search_page),
+        (r"^/-/billtracker/pages\.css$", stylesheet),
+    ]

@@ -1,0 +1,1 @@
+"""billtracker/serve/read"""
