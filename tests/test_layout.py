@@ -1,5 +1,5 @@
-"""The house: folders follow the data, each folder imports only what docs/architecture.md's
-layout table lets it, and no module imports itself back (late imports included, since a late
+"""The house: folders follow the data, each folder imports only what README.md's layout
+table lets it, and no module imports itself back (late imports included, since a late
 import is how a circle hides)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("scrapers", "pipelines", "billtracker")
-LAYOUT_DOC = REPO / "docs" / "architecture.md"
+LAYOUT_DOC = REPO / "README.md"
 
 
 def module_name(path: Path) -> str:
@@ -97,7 +97,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def layout_table() -> dict[str, set[str]]:
-    """docs/architecture.md's layout table: folder (or module) -> what it may import.
+    """README.md's layout table: folder (or module) -> what it may import.
 
     "everything above" is every row before it; "everything" is every row; otherwise the
     `quoted` paths of the cell."""
