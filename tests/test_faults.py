@@ -95,6 +95,14 @@ def reference_db(tmp_path_factory: pytest.TempPathFactory, slow_scale_replay: Re
     return db
 
 
+def first_errors(stderr: str, lines: int = 40) -> str:
+    """The first ERROR lines of a crawl's log and what follows each (a traceback), so a failure
+    says what went wrong and not only how the run ended."""
+    out = stderr.splitlines()
+    starts = [i for i, line in enumerate(out) if "] ERROR:" in line][:3]
+    return "\n".join("\n".join(out[i : i + lines]) for i in starts) + "\n...\n"
+
+
 def test_kill_9_mid_crawl_then_crawl_again(
     tmp_path: Path, slow_scale_replay: ReplayServer, reference_db: Path
 ):
@@ -116,7 +124,7 @@ def test_kill_9_mid_crawl_then_crawl_again(
     assert 60 <= len(kept_bills) < 400
 
     result = run_crawl(db, slow_scale_replay.base_url, queries=SCALE_QUERIES, extra_settings=settings)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, first_errors(result.stderr) + result.stderr[-3000:]
     assert "'finish_reason': 'finished'" in result.stderr, result.stderr[-3000:]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
