@@ -225,6 +225,13 @@ def render_schedule(args: list[str]) -> str:
         f"failure and doubling up to {retry.max_backoff_seconds:g} s; a run may start up to "
         f"{config.misfire_grace_seconds} s late (`misfire_grace_seconds`).",
     ]
+    if config.deliver_cron:
+        cron = " ".join(f"{k}={v}" for k, v in config.deliver_cron.items())
+        lines += [
+            "",
+            f"Webhooks: `billtracker deliver` runs at `{cron}` (the `[deliver]` table), on a worker of "
+            "its own beside the crawls ([alerts](alerts.md)).",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,8 @@
 Each crawl runs in its own subprocess (the Twisted reactor cannot restart). One worker thread,
 max_instances=1 and coalesce=True mean one crawl at a time and a backlog collapses to one run;
 misfire_grace_time lets a run start late after a pause instead of being dropped at once.
+Webhook delivery (the `[deliver]` table) has a worker of its own: a slow receiver never delays
+a crawl, and a nightly full crawl never holds back an event.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Config:
     misfire_grace_seconds: int = 900
     retry: RetryPolicy = RetryPolicy()
     jobs: tuple[Job, ...] = field(default_factory=tuple)
+    deliver_cron: dict[str, str] = field(default_factory=dict)  # empty: no webhook delivery
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
@@ -81,7 +84,26 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     if len(set(ids)) != len(ids):
         raise BadConfig(f"{path}: job ids must be unique: {ids}")
     retry = RetryPolicy(**{k: v for k, v in (raw.get("retry") or {}).items()})
-    return Config(tz, int(raw.get("misfire_grace_seconds", 900)), retry, tuple(jobs))
+    deliver_cron = {k: str(v) for k, v in ((raw.get("deliver") or {}).get("cron") or {}).items()}
+    if unknown := set(deliver_cron) - CRON_FIELDS:
+        raise BadConfig(f"{path}: deliver: unknown cron field(s) {sorted(unknown)}")
+    return Config(tz, int(raw.get("misfire_grace_seconds", 900)), retry, tuple(jobs), deliver_cron)
+
+
+def deliver_job(db_path: str, max_seconds: float = 25.0) -> dict[str, int] | None:
+    """One webhook pass (billtracker/alerts/webhooks.py), bounded so that passes do not pile up;
+    a bad subscription file or a `billtracker deliver` already running is logged, not raised
+    (the next pass tries again)."""
+    from billtracker.alerts.subscriptions import BadSubscription
+    from billtracker.alerts.webhooks import Busy, deliver
+
+    try:
+        counts = deliver(db_path, max_seconds=max_seconds)
+    except (BadSubscription, Busy) as exc:
+        logger.error("deliver: %s", exc)
+        return None
+    logger.info("deliver: %s", counts)
+    return counts
 
 
 def build_scheduler(
@@ -95,7 +117,10 @@ def build_scheduler(
     tz = ZoneInfo(config.timezone)
     scheduler = scheduler or BlockingScheduler(timezone=tz)
     scheduler.configure(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},  # one crawl at a time
+        executors={
+            "default": ThreadPoolExecutor(max_workers=1),  # one crawl at a time
+            "deliveries": ThreadPoolExecutor(max_workers=1),  # beside the crawls, never behind them
+        },
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -113,4 +138,9 @@ def build_scheduler(
         if job.run_at_start:
             start = DateTrigger(run_date=now or datetime.now(tz), timezone=tz)
             scheduler.add_job(run_job, start, id=f"{job.id}@start", **kwargs)
+    if config.deliver_cron:
+        trigger = CronTrigger(timezone=tz, **config.deliver_cron)
+        scheduler.add_job(
+            deliver_job, trigger, id="deliver", name="webhooks", executor="deliveries", args=[str(db_path)]
+        )
     return scheduler
