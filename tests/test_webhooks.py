@@ -212,3 +212,48 @@ def test_the_outbox_and_the_subscriptions_are_not_served(tmp_path: Path, table: 
     status, row_status, listing = asyncio.run(fetch())
     assert status == 403 and row_status == 403
     assert f'"{table}"' not in listing
+
+
+def test_a_real_crawl_s_changes_reach_the_receiver_with_the_stored_evidence(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    """The samples with the CIO bill's last 議案流程 entry removed, crawled; a newsroom subscribes
+    to the bill's watch; the samples as they are, crawled again: the new stage reaches it, with
+    the bill's current stage, evidence and caveat exactly as the crawl stored them."""
+    from billtracker.replay import ReplayServer
+    from billtracker.replay.snapshots import rewind
+    from tests.conftest import run_crawl
+
+    db_path = tmp_path / "billtracker.db"
+    bill_no = "1051006070201100"
+    with ReplayServer(samples_dir=samples_dir) as server, Receiver() as receiver:
+        snapshot_b = server.data
+        server.data, _ = rewind(snapshot_b, [bill_no])
+        assert run_crawl(db_path, server.base_url).returncode == 0
+        config = write_config(tmp_path / "s.toml", [("newsroom", "cio-bill", receiver.url)])
+        assert deliver(db_path, config, FAST, SECRETS)["queued"] == 0
+        server.data = snapshot_b
+        time.sleep(1.1)  # detected_at has second resolution
+        assert run_crawl(db_path, server.base_url).returncode == 0
+        counts = deliver(db_path, config, FAST, SECRETS)
+    assert counts["queued"] > 0 and counts["pending"] == 0 and receiver.bad_signatures == 0
+    conn = connect(db_path)
+    try:
+        bill = select(conn, "select * from bills where bill_no = ?", [bill_no])[0]
+        stored = select(
+            conn,
+            "select c.id from changes c join change_watches w on w.change_id = c.id"
+            " where w.watch = 'cio-bill'"
+            " and c.id > (select since_change_id from subscriptions where name = 'newsroom')"
+            " order by c.id",
+        )
+    finally:
+        conn.close()
+    events = [r["body"] for r in receiver.received]
+    assert [e["change"]["id"] for e in events] == [r["id"] for r in stored]
+    assert "stage-added" in {e["change"]["kind"] for e in events}
+    for event in events:
+        assert event["bill"]["current_stage"] == bill["current_stage"]
+        assert event["bill"]["current_stage_evidence"] == bill["current_stage_evidence"]
+        assert event["bill"]["current_stage_caveat"] == bill["current_stage_caveat"]
+        assert event["change"]["bill_no"] == bill_no
