@@ -8,6 +8,8 @@ ids already in LOG: what a receiver deduplicating by id does.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import socket
@@ -166,6 +168,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives (the digest tests' mailbox)."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[attr-defined]
+        self.recipients.append(list(envelope.rcpt_tos))  # type: ignore[attr-defined]
+        return "250 OK"
 
 
 def _serve_to_log(port: int, log: Path) -> None:

@@ -34,6 +34,7 @@ PINNED = [
     "i6_law_bills_last_on",
     "i6_bills_recent_fts",
     "i14_webhooks",
+    "i14_digests",
 ]
 
 

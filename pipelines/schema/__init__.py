@@ -56,6 +56,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i6_law_bills_last_on", api.keep_law_bills_last_on),
     ("i6_bills_recent_fts", api.create_recency_search_index),
     ("i14_webhooks", alerts.create_webhook_tables),
+    ("i14_digests", alerts.create_digest_sends),
 ]
 
 migrations = Migrations("billtracker")

@@ -1,4 +1,4 @@
-"""Alerts (issue 14): webhook subscriptions and the delivery outbox.
+"""Alerts (issue 14): webhook subscriptions, the delivery outbox, and the email digests sent.
 
 `subscriptions` mirrors billtracker/subscriptions.toml the way `watches` mirrors watches.toml; it
 keeps the *name* of the environment variable that holds each secret, never the secret, and
@@ -49,3 +49,23 @@ def create_webhook_tables(db: sqlite_utils.Database) -> None:
     )
     db["deliveries"].create_index(["event_id", "target"], unique=True)
     db["deliveries"].create_index(["subscription", "status", "id"])
+
+
+def create_digest_sends(db: sqlite_utils.Database) -> None:
+    """One row per (digest, period, recipient): what was sent, or that nothing changed; a period
+    with a row that says sent or nothing is never mailed again."""
+    db["digest_sends"].create(
+        {
+            "digest": str,
+            "period_start": str,  # Asia/Taipei date the period starts on
+            "recipient": str,
+            "period_end": str,  # the day after the period (exclusive)
+            "changes": int,
+            "status": str,  # sending | sent | nothing | failed
+            "message_id": str,  # stable per (digest, period, recipient): mail clients deduplicate
+            "attempts": int,
+            "last_error": str,
+            "sent_at": str,
+        },
+        pk=("digest", "period_start", "recipient"),
+    )
