@@ -57,8 +57,9 @@ def test_default_jobs(jobs: dict) -> None:
         "weekly-lis",
         "weekly-legislators",
         "deliver",
+        "digest",
     }
-    assert jobs["deliver"].executor == "deliveries"
+    assert jobs["deliver"].executor == jobs["digest"].executor == "deliveries"
     for job in jobs.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 900)
         assert str(job.trigger.timezone) == "Asia/Taipei"
@@ -86,7 +87,9 @@ def test_every_spider_is_scheduled(jobs: dict) -> None:
     """A source nobody schedules goes stale silently: every spider has a job."""
     from billtracker.jobs.spiders import SPIDERS
 
-    assert {job.args[0].spider for job in jobs.values() if job.id != "deliver"} == set(SPIDERS)
+    assert {job.args[0].spider for job in jobs.values() if job.id not in {"deliver", "digest"}} == set(
+        SPIDERS
+    )
 
 
 def test_one_worker_one_crawl_at_a_time() -> None:
