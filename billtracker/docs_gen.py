@@ -225,6 +225,20 @@ def render_schedule(args: list[str]) -> str:
         f"failure and doubling up to {retry.max_backoff_seconds:g} s; a run may start up to "
         f"{config.misfire_grace_seconds} s late (`misfire_grace_seconds`).",
     ]
+    if config.deliver_cron:
+        cron = " ".join(f"{k}={v}" for k, v in config.deliver_cron.items())
+        lines += [
+            "",
+            f"Webhooks: `billtracker deliver` runs at `{cron}` (the `[deliver]` table), on a worker of "
+            "its own beside the crawls ([alerts](alerts.md)).",
+        ]
+    if config.digest_cron:
+        cron = " ".join(f"{k}={v}" for k, v in config.digest_cron.items())
+        lines += [
+            "",
+            f"Email digests: `billtracker digest` runs at `{cron}` (the `[digest]` table), on the same "
+            "worker as the webhooks ([alerts](alerts.md#email-digests)).",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -33,6 +33,8 @@ PINNED = [
     "i11_missed_requests",
     "i6_law_bills_last_on",
     "i6_bills_recent_fts",
+    "i14_webhooks",
+    "i14_digests",
 ]
 
 

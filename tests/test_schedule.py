@@ -56,7 +56,10 @@ def test_default_jobs(jobs: dict) -> None:
         "nightly-opendata",
         "weekly-lis",
         "weekly-legislators",
+        "deliver",
+        "digest",
     }
+    assert jobs["deliver"].executor == jobs["digest"].executor == "deliveries"
     for job in jobs.values():
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 900)
         assert str(job.trigger.timezone) == "Asia/Taipei"
@@ -84,12 +87,15 @@ def test_every_spider_is_scheduled(jobs: dict) -> None:
     """A source nobody schedules goes stale silently: every spider has a job."""
     from billtracker.jobs.spiders import SPIDERS
 
-    assert {job.args[0].spider for job in jobs.values()} == set(SPIDERS)
+    assert {job.args[0].spider for job in jobs.values() if job.id not in {"deliver", "digest"}} == set(
+        SPIDERS
+    )
 
 
 def test_one_worker_one_crawl_at_a_time() -> None:
     scheduler = build_scheduler(load_config(), "unused.db", {}, BackgroundScheduler())
     assert scheduler._executors["default"]._pool._max_workers == 1
+    assert scheduler._executors["deliveries"]._pool._max_workers == 1
 
 
 def test_bad_config_names_file_and_entry(tmp_path: Path) -> None:

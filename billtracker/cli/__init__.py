@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from billtracker.cli import audit, backfill, crawl, dispatch, fresh, publish, serve, sources
+from billtracker.cli import audit, backfill, crawl, deliver, digest, dispatch, fresh, publish, serve, sources
 
 
 @click.group()
@@ -23,5 +23,5 @@ def cli() -> None:
     """
 
 
-for _module in (crawl, serve, sources, fresh, publish, dispatch, audit, backfill):
+for _module in (crawl, serve, sources, fresh, publish, dispatch, deliver, digest, audit, backfill):
     _module.register(cli)

@@ -3,6 +3,9 @@
 Each crawl runs in its own subprocess (the Twisted reactor cannot restart). One worker thread,
 max_instances=1 and coalesce=True mean one crawl at a time and a backlog collapses to one run;
 misfire_grace_time lets a run start late after a pause instead of being dropped at once.
+Webhook delivery and email digests (the `[deliver]` and `[digest]` tables) have a worker of
+their own: a slow receiver never delays a crawl, and a nightly full crawl never holds back an
+event or a digest.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Config:
     misfire_grace_seconds: int = 900
     retry: RetryPolicy = RetryPolicy()
     jobs: tuple[Job, ...] = field(default_factory=tuple)
+    deliver_cron: dict[str, str] = field(default_factory=dict)  # empty: no webhook delivery
+    digest_cron: dict[str, str] = field(default_factory=dict)  # empty: no email digests
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
@@ -81,7 +86,44 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     if len(set(ids)) != len(ids):
         raise BadConfig(f"{path}: job ids must be unique: {ids}")
     retry = RetryPolicy(**{k: v for k, v in (raw.get("retry") or {}).items()})
-    return Config(tz, int(raw.get("misfire_grace_seconds", 900)), retry, tuple(jobs))
+    crons = {}
+    for table in ("deliver", "digest"):
+        crons[table] = {k: str(v) for k, v in ((raw.get(table) or {}).get("cron") or {}).items()}
+        if unknown := set(crons[table]) - CRON_FIELDS:
+            raise BadConfig(f"{path}: {table}: unknown cron field(s) {sorted(unknown)}")
+    grace = int(raw.get("misfire_grace_seconds", 900))
+    return Config(tz, grace, retry, tuple(jobs), crons["deliver"], crons["digest"])
+
+
+def deliver_job(db_path: str, max_seconds: float = 25.0) -> dict[str, int] | None:
+    """One webhook pass (billtracker/alerts/webhooks.py), bounded so that passes do not pile up;
+    a bad subscription file or a `billtracker deliver` already running is logged, not raised
+    (the next pass tries again)."""
+    from billtracker.alerts.subscriptions import BadSubscription
+    from billtracker.alerts.webhooks import Busy, deliver
+
+    try:
+        counts = deliver(db_path, max_seconds=max_seconds)
+    except (BadSubscription, Busy) as exc:
+        logger.error("deliver: %s", exc)
+        return None
+    logger.info("deliver: %s", counts)
+    return counts
+
+
+def digest_job(db_path: str) -> dict[str, int] | None:
+    """The email digests' last complete periods (billtracker/alerts/digests.py); a failed send
+    is logged and tried again on the next run."""
+    from billtracker.alerts.digests import load_digests, send_digests
+    from billtracker.alerts.subscriptions import BadSubscription
+
+    try:
+        counts = send_digests(db_path, load_digests())
+    except BadSubscription as exc:
+        logger.error("digest: %s", exc)
+        return None
+    logger.info("digest: %s", counts)
+    return counts
 
 
 def build_scheduler(
@@ -95,7 +137,10 @@ def build_scheduler(
     tz = ZoneInfo(config.timezone)
     scheduler = scheduler or BlockingScheduler(timezone=tz)
     scheduler.configure(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},  # one crawl at a time
+        executors={
+            "default": ThreadPoolExecutor(max_workers=1),  # one crawl at a time
+            "deliveries": ThreadPoolExecutor(max_workers=1),  # beside the crawls, never behind them
+        },
         job_defaults={
             "coalesce": True,
             "max_instances": 1,
@@ -113,4 +158,14 @@ def build_scheduler(
         if job.run_at_start:
             start = DateTrigger(run_date=now or datetime.now(tz), timezone=tz)
             scheduler.add_job(run_job, start, id=f"{job.id}@start", **kwargs)
+    if config.deliver_cron:
+        trigger = CronTrigger(timezone=tz, **config.deliver_cron)
+        scheduler.add_job(
+            deliver_job, trigger, id="deliver", name="webhooks", executor="deliveries", args=[str(db_path)]
+        )
+    if config.digest_cron:
+        trigger = CronTrigger(timezone=tz, **config.digest_cron)
+        scheduler.add_job(
+            digest_job, trigger, id="digest", name="email digests", executor="deliveries", args=[str(db_path)]
+        )
     return scheduler

@@ -17,6 +17,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from pipelines.schema import (
+    alerts,
     api,
     articles,
     backfill,
@@ -54,6 +55,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i11_missed_requests", runs.create_missed_requests),
     ("i6_law_bills_last_on", api.keep_law_bills_last_on),
     ("i6_bills_recent_fts", api.create_recency_search_index),
+    ("i14_webhooks", alerts.create_webhook_tables),
+    ("i14_digests", alerts.create_digest_sends),
 ]
 
 migrations = Migrations("billtracker")
