@@ -16,6 +16,11 @@ from pathlib import Path
 import click
 
 from billtracker.cli.options import DEFAULT_DB
+from billtracker.serve.datasette import datasette_args
+
+# Operator-only tables: webhook targets, delivery records and digest recipients (addresses) are
+# not open data. Datasette already denies them; a public snapshot must not carry them at all.
+PRIVATE_TABLES = ("subscriptions", "deliveries", "digest_sends")
 
 
 def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
@@ -34,6 +39,7 @@ def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
         check = snapshot.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             raise click.ClickException(f"snapshot {tmp} failed integrity_check: {check}")
+        drop_private_rows(snapshot)
         snapshot.execute("PRAGMA journal_mode = DELETE")  # a replica reads one file, no WAL
         bills = snapshot.execute("SELECT count(*) FROM bills").fetchone()[0]
     finally:
@@ -42,10 +48,19 @@ def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
     return {"bytes": out.stat().st_size, "bills": bills}
 
 
+def drop_private_rows(snapshot: sqlite3.Connection) -> None:
+    """Empty the operator-only tables, their bytes overwritten (secure_delete), so the file a
+    replica or a CDN serves holds no target URL, secret reference or email address."""
+    snapshot.execute("PRAGMA secure_delete = ON")
+    present = {r[0] for r in snapshot.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    with snapshot:
+        for table in PRIVATE_TABLES:
+            if table in present:
+                snapshot.execute(f'DELETE FROM "{table}"')
+
+
 def replica_args(snapshot: str, port: int, host: str, metadata: Path) -> list[str]:
     """`billtracker serve`'s Datasette command, with the snapshot opened immutable (-i)."""
-    from billtracker.serve.datasette import datasette_args  # not at import: cli.py imports this module
-
     args = datasette_args(snapshot, port, host, metadata)
     at = args.index(snapshot)
     return args[:at] + ["-i", snapshot] + args[at + 1 :]
@@ -73,4 +88,4 @@ def register(cli: click.Group) -> None:
     cli.add_command(publish)
 
 
-__all__ = ["publish", "publish_snapshot", "register", "replica_args"]
+__all__ = ["PRIVATE_TABLES", "drop_private_rows", "publish", "publish_snapshot", "register", "replica_args"]
