@@ -8,6 +8,8 @@ package is enough. Every page is rendered on the server and works without JavaSc
 - /-/committee/{name}: time in stage and stuck bills of one committee
 - /-/time-in-stage?days=N: medians and spread by committee and proposer type, the stuck list
 - /-/search?q=...: titles, 案由 and article text, Traditional or Simplified
+- /: the staffers' home (today, this week, agendas, stuck bills, watches); Datasette's own index
+  of databases moves to /-/index (and stays at /.json)
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from zoneinfo import ZoneInfo
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import NotFound, Response
+from datasette.views.index import IndexView
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from billtracker.serve.read import journey, lawview, search, timing
+from billtracker.serve.read import home, journey, lawview, search, timing
 from billtracker.serve.read.svgchart import box_chart
 
 PACKAGE = Path(__file__).resolve().parents[2]  # billtracker/
@@ -183,6 +186,17 @@ async def search_page(datasette: Any, request: Any) -> Response:
     return await render(datasette, request, "search.html", {"q": q, "results": results, "database": db.name})
 
 
+async def home_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    data = await db.execute_fn(lambda conn: home.home(conn, today(), db.name))
+    return await render(datasette, request, "home.html", {"home": data, "database": db.name})
+
+
+async def datasette_index(datasette: Any, request: Any) -> Response:
+    """Datasette's own index of databases, at its own URL now that / is the staffers' home."""
+    return await IndexView(datasette).get(request)
+
+
 async def stylesheet(request: Any) -> Response:
     return Response(
         (STATIC / "pages.css").read_text(encoding="utf-8"),
@@ -199,5 +213,7 @@ def register_routes(datasette: Any):
         (r"^/-/committee/(?P<name>[^/]+)$", committee_page),
         (r"^/-/time-in-stage$", time_in_stage_page),
         (r"^/-/search$", search_page),
+        (r"^/$", home_page),
+        (r"^/-/index(\.(?P<format>jsono?))?$", datasette_index),
         (r"^/-/billtracker/pages\.css$", stylesheet),
     ]
