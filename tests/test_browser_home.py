@@ -1,5 +1,6 @@
-"""Real headless Chromium over the issue-13 pages: the home at desktop and 390 px width (DOM
-rendered by Chromium, no console messages, screenshots in screenshots/ for people to look at).
+"""Real headless Chromium over the issue-13 pages: the home and a legislator's page at desktop
+and 390 px width (DOM rendered by Chromium, no console messages, screenshots in screenshots/ for
+people to look at).
 The server's clock is frozen at the crawl's own day, so "today" has changes to show."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from datasette.utils import tilde_encode
 
+from tests.conftest import CIO_BILL
 from tests.test_browser_pages import dump, free_port, screenshot
 from tests.test_home import data_day
 
@@ -68,3 +71,21 @@ def test_datasette_index_in_chromium(site: str, tmp_path: Path) -> None:
     soup, problems = dump(tmp_path, f"{site}/-/index")
     assert problems == []
     assert soup.select_one("a[href='/billtracker']")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_legislator_page_in_chromium(site: str, tmp_path: Path, width: int) -> None:
+    url = f"{site}/-/legislator/{tilde_encode('許毓仁')}"
+    soup, problems = dump(tmp_path, url, width)
+    assert problems == []
+    cio = soup.select_one(f".bt-role-proposer li[data-bill='{CIO_BILL}']")
+    assert cio is not None and cio.select_one(".bt-caveat-inline") and cio.select_one(".evidence")
+    name = "legislator-desktop.png" if width > 400 else "legislator-phone-390.png"
+    screenshot(tmp_path, url, name, width, 2000 if width > 400 else 3600)
+
+
+def test_sponsor_link_reaches_the_legislator_in_chromium(site: str, tmp_path: Path) -> None:
+    soup, _ = dump(tmp_path, f"{site}/-/bill/{CIO_BILL}")
+    href = soup.select_one(".bt-sponsors li.proposer a")["href"]
+    page, problems = dump(tmp_path, f"{site}{href}")
+    assert problems == [] and "許毓仁" in page.select_one("h1").get_text()

@@ -8,6 +8,7 @@ package is enough. Every page is rendered on the server and works without JavaSc
 - /-/committee/{name}: time in stage and stuck bills of one committee
 - /-/time-in-stage?days=N: medians and spread by committee and proposer type, the stuck list
 - /-/search?q=...: titles, 案由 and article text, Traditional or Simplified
+- /-/legislator/{id}: a legislator's bills, proposed and cosponsored, with their stages
 - /: the staffers' home (today, this week, agendas, stuck bills, watches); Datasette's own index
   of databases moves to /-/index (and stays at /.json)
 """
@@ -26,7 +27,7 @@ from datasette.utils.asgi import NotFound, Response
 from datasette.views.index import IndexView
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from billtracker.serve.read import home, journey, lawview, search, timing
+from billtracker.serve.read import home, journey, lawview, legislators, search, timing
 from billtracker.serve.read.svgchart import box_chart
 
 PACKAGE = Path(__file__).resolve().parents[2]  # billtracker/
@@ -192,6 +193,15 @@ async def home_page(datasette: Any, request: Any) -> Response:
     return await render(datasette, request, "home.html", {"home": data, "database": db.name})
 
 
+async def legislator_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    key = tilde_decode(request.url_vars["key"])
+    data = await db.execute_fn(lambda conn: legislators.legislator(conn, key, today()))
+    if data is None:
+        raise NotFound(f"no legislator {key} in {db.name}")
+    return await render(datasette, request, "legislator.html", {"legislator": data, "database": db.name})
+
+
 async def datasette_index(datasette: Any, request: Any) -> Response:
     """Datasette's own index of databases, at its own URL now that / is the staffers' home."""
     return await IndexView(datasette).get(request)
@@ -213,6 +223,7 @@ def register_routes(datasette: Any):
         (r"^/-/committee/(?P<name>[^/]+)$", committee_page),
         (r"^/-/time-in-stage$", time_in_stage_page),
         (r"^/-/search$", search_page),
+        (r"^/-/legislator/(?P<key>[^/]+)$", legislator_page),
         (r"^/$", home_page),
         (r"^/-/index(\.(?P<format>jsono?))?$", datasette_index),
         (r"^/-/billtracker/pages\.css$", stylesheet),
