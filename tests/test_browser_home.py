@@ -1,15 +1,21 @@
 """Real headless Chromium over the issue-13 pages: the home and a legislator's page at desktop
 and 390 px width (DOM rendered by Chromium, no console messages, screenshots in screenshots/ for
-people to look at).
+people to look at); the embed card framed by a page of another origin, without JavaScript, light
+and dark.
 The server's clock is frozen at the crawl's own day, so "today" has changes to show."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +23,7 @@ import pytest
 from datasette.utils import tilde_encode
 
 from tests.conftest import CIO_BILL
-from tests.test_browser_pages import dump, free_port, screenshot
+from tests.test_browser_pages import SHOTS, dump, free_port, run_chromium, screenshot
 from tests.test_home import data_day
 
 pytestmark = pytest.mark.browser
@@ -89,3 +95,83 @@ def test_sponsor_link_reaches_the_legislator_in_chromium(site: str, tmp_path: Pa
     href = soup.select_one(".bt-sponsors li.proposer a")["href"]
     page, problems = dump(tmp_path, f"{site}{href}")
     assert problems == [] and "許毓仁" in page.select_one("h1").get_text()
+
+
+# --- the embed card, framed by a page of another origin --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def news_site(tmp_path_factory: pytest.TempPathFactory, site: str) -> Iterator[str]:
+    """A news site: another origin (its own port) serving pages that frame billtracker."""
+    root = tmp_path_factory.mktemp("news")
+    frame = '<iframe src="{src}" width="420" height="380" style="border:0" title="billtracker"></iframe>'
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><p>新聞 news</p>{frame}</body></html>'
+    )
+    for name, src in (("card.html", f"/-/embed/bill/{CIO_BILL}"), ("page.html", f"/-/bill/{CIO_BILL}")):
+        (root / name).write_text(page.format(frame=frame.format(src=site + src)), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_embed_framed_from_another_origin(news_site: str, tmp_path: Path) -> None:
+    """The card loads in a news site's iframe without a refusal; the bill page (the control)
+    is refused, which proves the check sees refusals."""
+    _, problems = dump(tmp_path, f"{news_site}/card.html", 900)
+    assert problems == []
+    _, refused = dump(tmp_path, f"{news_site}/page.html", 900)
+    assert any("frame-ancestors 'none'" in line for line in refused), refused
+    screenshot(tmp_path, f"{news_site}/card.html", "embed-in-news-site.png", 900, 500)
+
+
+def test_embed_renders_without_javascript(site: str, tmp_path: Path) -> None:
+    """The card's own policy (`default-src 'none'`, no script-src) lets no script run in it, so
+    what Chromium renders there is rendered without JavaScript: the whole card, no refusal logged
+    (the card has no script to refuse). Chromium's --screenshot and --dump-dom need script
+    themselves, so scripts cannot simply be switched off for the check."""
+    url = f"{site}/-/embed/bill/{CIO_BILL}"
+    policy = urllib.request.urlopen(url, timeout=10).headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    soup, problems = dump(tmp_path, url, 390)
+    assert problems == [] and not soup.select("script")
+    assert [li["data-milestone"] for li in soup.select("li.reached")] == [
+        "filed",
+        "first-reading",
+        "committee",
+    ]
+    assert soup.select_one(".note") and soup.select_one(".now .evidence")
+    screenshot(tmp_path, url, "embed-phone-390.png", 390, 600)
+
+
+def first_pixel(png: Path) -> bytes:
+    """RGB of a PNG's top-left pixel: every PNG filter leaves the first pixel of the first row as
+    stored (its left and upper neighbours are zero), so no image library is needed."""
+    data, pos, idat = png.read_bytes(), 8, b""
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(idat)[1:4]
+
+
+def test_embed_light_and_dark(site: str, tmp_path: Path) -> None:
+    url = f"{site}/-/embed/bill/{CIO_BILL}"
+    shots = SHOTS
+    shots.mkdir(exist_ok=True)
+    pixels = {}
+    for mode, flags in (("light", []), ("dark", ["--force-dark-mode"])):
+        out = shots / f"embed-{mode}.png"
+        out.unlink(missing_ok=True)
+        result = run_chromium(tmp_path, [*flags, "--window-size=420,380", f"--screenshot={out}", url])
+        assert result.returncode == 0 and out.stat().st_size > 5_000
+        pixels[mode] = first_pixel(out)
+    assert pixels["light"] == b"\xff\xff\xff"
+    assert pixels["dark"] == bytes.fromhex("15191e")  # --bg of prefers-color-scheme: dark

@@ -9,6 +9,8 @@ package is enough. Every page is rendered on the server and works without JavaSc
 - /-/time-in-stage?days=N: medians and spread by committee and proposer type, the stuck list
 - /-/search?q=...: titles, 案由 and article text, Traditional or Simplified
 - /-/legislator/{id}: a legislator's bills, proposed and cosponsored, with their stages
+- /-/embed/bill/{bill_no}: a small self-contained card for news sites' iframes (the one route
+  the security plugin lets other origins frame)
 - /: the staffers' home (today, this week, agendas, stuck bills, watches); Datasette's own index
   of databases moves to /-/index (and stays at /.json)
 """
@@ -202,6 +204,18 @@ async def legislator_page(datasette: Any, request: Any) -> Response:
     return await render(datasette, request, "legislator.html", {"legislator": data, "database": db.name})
 
 
+async def embed_page(datasette: Any, request: Any) -> Response:
+    """The embed card: no base template (Datasette's chrome and scripts), one inline style."""
+    db = await bills_database(datasette)
+    bill_no = request.url_vars["bill_no"]
+    data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), db.name))
+    if data is None:  # plain text: Datasette's error page carries a script the card's CSP refuses
+        return Response.text(f"no bill {bill_no}\n", status=404)
+    back = datasette.absolute_url(request, f"/-/bill/{bill_no}")
+    html = await datasette.render_template("embed_bill.html", {"bill_journey": data, "back": back})
+    return Response.html(html, headers={"cache-control": "public, max-age=300"})
+
+
 async def datasette_index(datasette: Any, request: Any) -> Response:
     """Datasette's own index of databases, at its own URL now that / is the staffers' home."""
     return await IndexView(datasette).get(request)
@@ -224,6 +238,7 @@ def register_routes(datasette: Any):
         (r"^/-/time-in-stage$", time_in_stage_page),
         (r"^/-/search$", search_page),
         (r"^/-/legislator/(?P<key>[^/]+)$", legislator_page),
+        (r"^/-/embed/bill/(?P<bill_no>[0-9]+)$", embed_page),
         (r"^/$", home_page),
         (r"^/-/index(\.(?P<format>jsono?))?$", datasette_index),
         (r"^/-/billtracker/pages\.css$", stylesheet),
