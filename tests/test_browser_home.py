@@ -175,3 +175,14 @@ def test_embed_light_and_dark(site: str, tmp_path: Path) -> None:
         pixels[mode] = first_pixel(out)
     assert pixels["light"] == b"\xff\xff\xff"
     assert pixels["dark"] == bytes.fromhex("15191e")  # --bg of prefers-color-scheme: dark
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_bill_as_of_in_chromium(site: str, full_crawled_db: Path, tmp_path: Path, width: int) -> None:
+    url = f"{site}/-/bill/{CIO_BILL}?as_of={data_day(full_crawled_db)}"
+    soup, problems = dump(tmp_path, url, width)
+    assert problems == []
+    assert soup.select_one(".bt-version-banner")["data-version"] == "1"
+    assert soup.select_one("dd.evidence") and soup.select_one(".bt-caveat")
+    name = "bill-as-of-desktop.png" if width > 400 else "bill-as-of-phone-390.png"
+    screenshot(tmp_path, url, name, width, 1800 if width > 400 else 3000)

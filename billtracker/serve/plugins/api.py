@@ -30,6 +30,7 @@ API_QUERIES = {
     "bills_at_stage",
     "committee_queue",
     "legislator_bills",
+    "bill_as_of",
 }
 NO_CACHE_QUERIES = {"health", "runs_feed"}
 API_MAX_AGE = 60

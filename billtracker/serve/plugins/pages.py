@@ -29,7 +29,7 @@ from datasette.utils.asgi import NotFound, Response
 from datasette.views.index import IndexView
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from billtracker.serve.read import home, journey, lawview, legislators, search, timing
+from billtracker.serve.read import asof, home, journey, lawview, legislators, search, timing
 from billtracker.serve.read.svgchart import box_chart
 
 PACKAGE = Path(__file__).resolve().parents[2]  # billtracker/
@@ -88,6 +88,7 @@ def extra_template_vars(
         if data is None:
             return {}
         data["links"] = await feed_links(datasette, database, bill_no)
+        data["history"] = await db.execute_fn(lambda conn: asof.history(conn, bill_no))
         return {"bill_journey": data}
 
     return inner
@@ -98,13 +99,30 @@ async def feed_links(datasette: Any, database: str, bill_no: str) -> list[dict[s
     return journey.feed_links({"databases": {database: {"queries": queries}}}, database, bill_no)
 
 
+async def bill_as_of_page(datasette: Any, request: Any, db: Any, bill_no: str) -> Response:
+    """?as_of=YYYY-MM-DD or ?version=N: the bill as billtracker knew it then."""
+    raw_day, raw_version = request.args.get("as_of", ""), request.args.get("version", "")
+    day = asof.parse_day(raw_day) if raw_day else None
+    version = int(raw_version) if raw_version.isdigit() else None
+    if (raw_day and day is None) or (raw_version and version is None):
+        return Response.text("as_of must be a day (YYYY-MM-DD), version a number\n", status=400)
+    data = await db.execute_fn(lambda conn: asof.record_then(conn, bill_no, day, version))
+    if data is None or (version is not None and data["version"] is None):
+        raise NotFound(f"no stored version of bill {bill_no}")
+    context = {"record_then": data, "database": db.name}
+    return await render(datasette, request, "bill_as_of.html", context)
+
+
 async def bill_page(datasette: Any, request: Any) -> Response:
     db = await bills_database(datasette)
     bill_no = request.url_vars["bill_no"]
+    if request.args.get("as_of") or request.args.get("version"):
+        return await bill_as_of_page(datasette, request, db, bill_no)
     data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), db.name))
     if data is None:
         raise NotFound(f"no bill {bill_no} in {db.name}")
     data["links"] = await feed_links(datasette, db.name, bill_no)
+    data["history"] = await db.execute_fn(lambda conn: asof.history(conn, bill_no))
     return await render(datasette, request, "bill.html", {"bill_journey": data, "database": db.name})
 
 
