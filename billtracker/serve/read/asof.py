@@ -52,8 +52,9 @@ def versions(conn: sqlite3.Connection, bill_no: str) -> list[dict[str, Any]]:
 
 
 def history(conn: sqlite3.Connection, bill_no: str) -> list[dict[str, Any]]:
-    """The bill's changes, newest first, each with the version its run stored (a change and its
-    version are written in one transaction of one run); reconcile's changes have none."""
+    """The bill's changes, newest first, each with the version it produced: the store writes a
+    version and its changes in one transaction with one timestamp, so run and `detected_at`
+    both match; reconcile's changes (same run, later timestamp) have none."""
     if not has_table(conn, "changes"):
         return []
     found = rows(
@@ -61,7 +62,8 @@ def history(conn: sqlite3.Connection, bill_no: str) -> list[dict[str, Any]]:
         """select c.id, c.kind, k.label as kind_label, c.old_value, c.new_value, c.detected_at, c.run_id,
                   c.source_url,
                   (select max(v.version) from bill_versions v
-                    where v.bill_no = c.bill_no and v.run_id = c.run_id) as version
+                    where v.bill_no = c.bill_no and v.run_id = c.run_id
+                      and v.detected_at = c.detected_at) as version
            from changes c left join change_kinds k on k.kind = c.kind
            where c.bill_no = ? order by c.id desc""",
         [bill_no],
