@@ -31,6 +31,11 @@ CALLS: dict[str, dict[str, str]] = {
     "bills_at_stage": {"stage": "third-reading"},
     "committee_queue": {"committee": "司法及法制委員會", "include_expired": "1"},
     "health": {},
+    "legislator_bills": {"legislator": "鄭天財"},
+    "bill_as_of": {
+        "bill_no": CIO_BILL,
+        "as_of": "2999-12-31",
+    },  # the newest version  # spelled 鄭天財Sra．Kacaw on the bills
 }
 
 

@@ -22,7 +22,16 @@ from datasette import hookimpl
 # Must equal the LIMIT of the changes_since / law_bills canned queries (tests check both).
 CHANGES_PAGE_SIZE = 100
 LAW_BILLS_PAGE_SIZE = 100
-API_QUERIES = {"bill_timeline", "law_bills", "search", "changes_since", "bills_at_stage", "committee_queue"}
+API_QUERIES = {
+    "bill_timeline",
+    "law_bills",
+    "search",
+    "changes_since",
+    "bills_at_stage",
+    "committee_queue",
+    "legislator_bills",
+    "bill_as_of",
+}
 NO_CACHE_QUERIES = {"health", "runs_feed"}
 API_MAX_AGE = 60
 FEED_MAX_AGE = 300

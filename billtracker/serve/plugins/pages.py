@@ -8,6 +8,11 @@ package is enough. Every page is rendered on the server and works without JavaSc
 - /-/committee/{name}: time in stage and stuck bills of one committee
 - /-/time-in-stage?days=N: medians and spread by committee and proposer type, the stuck list
 - /-/search?q=...: titles, 案由 and article text, Traditional or Simplified
+- /-/legislator/{id}: a legislator's bills, proposed and cosponsored, with their stages
+- /-/embed/bill/{bill_no}: a small self-contained card for news sites' iframes (the one route
+  the security plugin lets other origins frame)
+- /: the staffers' home (today, this week, agendas, stuck bills, watches); Datasette's own index
+  of databases moves to /-/index (and stays at /.json)
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from zoneinfo import ZoneInfo
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import NotFound, Response
+from datasette.views.index import IndexView
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from billtracker.serve.read import journey, lawview, search, timing
+from billtracker.serve.read import asof, home, journey, lawview, legislators, search, timing
 from billtracker.serve.read.svgchart import box_chart
 
 PACKAGE = Path(__file__).resolve().parents[2]  # billtracker/
@@ -82,6 +88,7 @@ def extra_template_vars(
         if data is None:
             return {}
         data["links"] = await feed_links(datasette, database, bill_no)
+        data["history"] = await db.execute_fn(lambda conn: asof.history(conn, bill_no))
         return {"bill_journey": data}
 
     return inner
@@ -92,13 +99,30 @@ async def feed_links(datasette: Any, database: str, bill_no: str) -> list[dict[s
     return journey.feed_links({"databases": {database: {"queries": queries}}}, database, bill_no)
 
 
+async def bill_as_of_page(datasette: Any, request: Any, db: Any, bill_no: str) -> Response:
+    """?as_of=YYYY-MM-DD or ?version=N: the bill as billtracker knew it then."""
+    raw_day, raw_version = request.args.get("as_of", ""), request.args.get("version", "")
+    day = asof.parse_day(raw_day) if raw_day else None
+    version = int(raw_version) if raw_version.isdigit() else None
+    if (raw_day and day is None) or (raw_version and version is None):
+        return Response.text("as_of must be a day (YYYY-MM-DD), version a number\n", status=400)
+    data = await db.execute_fn(lambda conn: asof.record_then(conn, bill_no, day, version))
+    if data is None or (version is not None and data["version"] is None):
+        raise NotFound(f"no stored version of bill {bill_no}")
+    context = {"record_then": data, "database": db.name}
+    return await render(datasette, request, "bill_as_of.html", context)
+
+
 async def bill_page(datasette: Any, request: Any) -> Response:
     db = await bills_database(datasette)
     bill_no = request.url_vars["bill_no"]
+    if request.args.get("as_of") or request.args.get("version"):
+        return await bill_as_of_page(datasette, request, db, bill_no)
     data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), db.name))
     if data is None:
         raise NotFound(f"no bill {bill_no} in {db.name}")
     data["links"] = await feed_links(datasette, db.name, bill_no)
+    data["history"] = await db.execute_fn(lambda conn: asof.history(conn, bill_no))
     return await render(datasette, request, "bill.html", {"bill_journey": data, "database": db.name})
 
 
@@ -183,6 +207,38 @@ async def search_page(datasette: Any, request: Any) -> Response:
     return await render(datasette, request, "search.html", {"q": q, "results": results, "database": db.name})
 
 
+async def home_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    data = await db.execute_fn(lambda conn: home.home(conn, today(), db.name))
+    return await render(datasette, request, "home.html", {"home": data, "database": db.name})
+
+
+async def legislator_page(datasette: Any, request: Any) -> Response:
+    db = await bills_database(datasette)
+    key = tilde_decode(request.url_vars["key"])
+    data = await db.execute_fn(lambda conn: legislators.legislator(conn, key, today()))
+    if data is None:
+        raise NotFound(f"no legislator {key} in {db.name}")
+    return await render(datasette, request, "legislator.html", {"legislator": data, "database": db.name})
+
+
+async def embed_page(datasette: Any, request: Any) -> Response:
+    """The embed card: no base template (Datasette's chrome and scripts), one inline style."""
+    db = await bills_database(datasette)
+    bill_no = request.url_vars["bill_no"]
+    data = await db.execute_fn(lambda conn: journey.bill_journey(conn, bill_no, today(), db.name))
+    if data is None:  # plain text: Datasette's error page carries a script the card's CSP refuses
+        return Response.text(f"no bill {bill_no}\n", status=404)
+    back = datasette.absolute_url(request, f"/-/bill/{bill_no}")
+    html = await datasette.render_template("embed_bill.html", {"bill_journey": data, "back": back})
+    return Response.html(html, headers={"cache-control": "public, max-age=300"})
+
+
+async def datasette_index(datasette: Any, request: Any) -> Response:
+    """Datasette's own index of databases, at its own URL now that / is the staffers' home."""
+    return await IndexView(datasette).get(request)
+
+
 async def stylesheet(request: Any) -> Response:
     return Response(
         (STATIC / "pages.css").read_text(encoding="utf-8"),
@@ -199,5 +255,9 @@ def register_routes(datasette: Any):
         (r"^/-/committee/(?P<name>[^/]+)$", committee_page),
         (r"^/-/time-in-stage$", time_in_stage_page),
         (r"^/-/search$", search_page),
+        (r"^/-/legislator/(?P<key>[^/]+)$", legislator_page),
+        (r"^/-/embed/bill/(?P<bill_no>[0-9]+)$", embed_page),
+        (r"^/$", home_page),
+        (r"^/-/index(\.(?P<format>jsono?))?$", datasette_index),
         (r"^/-/billtracker/pages\.css$", stylesheet),
     ]

@@ -1,7 +1,8 @@
 """Datasette plugin `billtracker_security`: security headers on every response, and no writes.
 
 The site is public, read-only open data: what a browser needs to be told is "do not sniff types,
-do not frame us, load scripts and styles only from here, send no referrer off-site". The headers
+do not frame us, load scripts and styles only from here, send no referrer off-site"; the one
+page made to be framed, the embed card, gets its own stricter policy that any origin may frame. The headers
 are set here rather than in nginx so that every way of serving (`billtracker serve`, replicas
 behind nginx, the tests) carries them. HSTS belongs to whatever terminates TLS (nginx or the CDN).
 
@@ -13,6 +14,7 @@ Registered through the `datasette` entry point `billtracker_security` in pyproje
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from datasette import hookimpl
@@ -33,11 +35,34 @@ SECURITY_HEADERS: dict[bytes, bytes] = {
 }
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
+# The one exception to "do not frame us", decided (docs/security.md): the embed card is made for
+# news sites' iframes. It runs no script and loads nothing, so its policy forbids both; any
+# origin may frame it, and no other page may be framed.
+EMBED_PATH = re.compile(r"^/-/embed/bill/[0-9]+$")  # the route of pages.py, exactly
+EMBED_HEADERS: dict[bytes, bytes] = {
+    **{
+        k: v for k, v in SECURITY_HEADERS.items() if k not in {b"x-frame-options", b"content-security-policy"}
+    },
+    b"content-security-policy": (
+        b"default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        b"form-action 'none'; frame-ancestors *"
+    ),
+}
 
-def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The response's headers with ours set (replacing any of the same name)."""
-    kept = [(k, v) for k, v in headers if k.lower() not in SECURITY_HEADERS]
-    return kept + list(SECURITY_HEADERS.items())
+
+def headers_for_path(path: str) -> dict[bytes, bytes]:
+    """The embed card's headers on the card's route, everyone else's everywhere else."""
+    return EMBED_HEADERS if EMBED_PATH.match(path) else SECURITY_HEADERS
+
+
+def with_security_headers(
+    headers: list[tuple[bytes, bytes]], ours: dict[bytes, bytes] = SECURITY_HEADERS
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ours set (replacing any of the same name, and any frame
+    header a page set itself: framing is decided here only)."""
+    drop = set(SECURITY_HEADERS) | set(ours)
+    kept = [(k, v) for k, v in headers if k.lower() not in drop]
+    return kept + list(ours.items())
 
 
 @hookimpl
@@ -56,9 +81,12 @@ def asgi_wrapper(datasette: Any) -> Any:
                 await send({"type": "http.response.body", "body": body})
                 return
 
+            ours = headers_for_path(scope.get("path", ""))
+
             async def send_secured(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
-                    message = {**message, "headers": with_security_headers(list(message.get("headers", [])))}
+                    headers = with_security_headers(list(message.get("headers", [])), ours)
+                    message = {**message, "headers": headers}
                 await send(message)
 
             await app(scope, receive, send_secured)
