@@ -3,16 +3,24 @@
 Both the stored keys and the query go through the same per-character t2s map
 (pipelines/search_keys.py), which keeps lengths: a hit's position in the key is its position
 in the published text, so the snippet shows the text as published.
+
+Which bills may match comes from the one search index, bills_fts (the published titles and 案由,
+also serving the API and Datasette's table search), asked for every spelling of the query; the
+stored keys (`search_texts`) then decide, so a hit is exactly a key that contains the query's key.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from functools import cache
+from itertools import product
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from billtracker.dbread import has_table, rows
+from pipelines.schema_api import ROWID_SPAN
+from pipelines.schema_fts import SEARCH_INDEX, SEARCH_VOCAB
 from pipelines.search_keys import search_key
 
 FIELD_LABELS = {"title": "議案名稱", "reason": "案由", "articles": "條文"}
@@ -32,14 +40,73 @@ def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
     )
 
 
-def matching(needle: str) -> tuple[str, list[str]]:
-    """A condition on search_texts `s` for rows whose key contains needle: FTS5 trigram for 3+
-    characters, LIKE below that."""
-    if len(needle) >= 3:
-        phrase = '"' + needle.replace('"', '""') + '"'
-        return "s.rowid in (select rowid from search_texts_fts where search_texts_fts match ?)", [phrase]
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "s.key like ? escape '\\'", [f"%{escaped}%"]
+# Every code point search_key maps elsewhere (CJK, compatibility ideographs, radicals, the
+# supplementary planes): what the inverse map is built from.
+_KEYED_RANGES = ((0x2E80, 0xA000), (0xF900, 0xFB00), (0xFE30, 0xFE50), (0xFF00, 0xFFF0), (0x20000, 0x323B0))
+# A window with more spellings than this constrains nothing worth the query's length.
+MAX_SPELLINGS = 64
+
+
+@cache
+def _spellings_of() -> dict[str, tuple[str, ...]]:
+    """key character -> every character search_key maps to it (itself included when it maps to
+    itself): built once a process, ~0.2 s."""
+    inverse: dict[str, list[str]] = {}
+    for low, high in _KEYED_RANGES:
+        for code in range(low, high):
+            ch = chr(code)
+            inverse.setdefault(search_key(ch), []).append(ch)
+    return {k: tuple(v) for k, v in inverse.items()}
+
+
+def spellings(key: str) -> list[str]:
+    """Every published string whose search key is `key` ('资讯' -> 資訊, 資讯, 资訊, 资讯)."""
+    table = _spellings_of()
+    return ["".join(p) for p in product(*(table.get(ch, (ch,)) for ch in key))]
+
+
+def fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def index_query(conn: sqlite3.Connection, needle: str) -> str | None:
+    """An FTS5 query for bills_fts that every bill whose title or 案由 key contains `needle` matches
+    (more may match: billtracker.search verifies on the stored keys). Published text is indexed as
+    published, so each trigram of the needle is asked for in every spelling; 1-2 characters ask for
+    the index's trigrams that begin with any spelling (the index's end marks make that exact).
+    None: no useful condition (look everywhere); '': no trigram matches, so no title or 案由 does."""
+    if len(needle) < 3:
+        terms = {
+            term
+            for start in {s.lower() for s in spellings(needle)}
+            for (term,) in conn.execute(
+                f"select term from {SEARCH_VOCAB} where term >= ? and term < ?",
+                [start, start + chr(0x10FFFF)],
+            )
+        }
+        return " OR ".join(fts_phrase(t) for t in sorted(terms))
+    windows = []
+    for i in range(len(needle) - 2):
+        forms = spellings(needle[i : i + 3])
+        if len(forms) <= MAX_SPELLINGS:
+            windows.append("(" + " OR ".join(fts_phrase(f) for f in forms) + ")")
+    return " AND ".join(dict.fromkeys(windows)) or None
+
+
+def candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[str]]:
+    """SQL for the bill_no of every bill that may match: the index for titles and 案由, the
+    articles' own keys (a few short texts per bill) for article text."""
+    articles = "select bill_no from search_texts where field = 'articles' and instr(key, ?) > 0"
+    query = index_query(conn, needle) if has_table(conn, SEARCH_INDEX) else None
+    if query is None:
+        return "select bill_no from search_texts", []
+    if not query:
+        return articles, [needle]
+    indexed = (
+        f"select b.bill_no from {SEARCH_INDEX} f join bills b on b.rowid = f.rowid % {ROWID_SPAN} "
+        f"where {SEARCH_INDEX} match ?"
+    )
+    return f"{indexed} union {articles}", [query, needle]
 
 
 def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -51,13 +118,15 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     needle = search_key(q.strip())
     if not needle or not has_table(conn, "search_texts"):
         return []
-    where, params = matching(needle)
+    maybe, params = candidates(conn, needle)
+    where = "instr(s.key, ?) > 0"
     bills = rows(
         conn,
         f"""select bill_no, title, term, proposer_text, current_stage, current_stage_label, current_stage_on
-            from bills where bill_no in (select s.bill_no from search_texts s where {where})
+            from bills where bill_no in (select s.bill_no from search_texts s
+              where s.bill_no in ({maybe}) and {where})
             order by current_stage_on desc, bill_no limit ?""",
-        [*params, limit],
+        [*params, needle, limit],
     )
     if not bills:
         return []
@@ -66,7 +135,7 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
         conn,
         f"select s.bill_no, s.field, s.text, s.key from search_texts s "
         f"where s.bill_no in ({marks}) and {where}",
-        [*(b["bill_no"] for b in bills), *params],
+        [*(b["bill_no"] for b in bills), needle],
     )
     matches: dict[str, list[dict[str, Any]]] = {}
     for h in hits:

@@ -54,6 +54,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i11_missed_requests", schema_runs.create_missed_requests),
     ("i6_law_bills_last_on", schema_api.keep_law_bills_last_on),
     ("i6_bills_recent_fts", schema_api.create_recency_search_index),
+    ("i12_one_search_index", schema_fts.keep_one_search_index),
 ]
 
 migrations = Migrations("billtracker")

@@ -1,11 +1,14 @@
-"""The bills full-text index is re-indexed only when its text changes.
+"""The bills' one full-text index, and how it came to be one.
 
-Applied in the order pipelines/schema.py's MIGRATIONS lists.
+Applied in the order pipelines/schema.py's MIGRATIONS lists: the first function is history (it
+tuned an index the last one replaces); `keep_one_search_index` is what a database has now.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
+
+from pipelines.schema_api import create_triggers, indexed, recency_key
 
 
 def reindex_bill_text_only_when_it_changes(db: sqlite_utils.Database) -> None:
@@ -25,3 +28,77 @@ def reindex_bill_text_only_when_it_changes(db: sqlite_utils.Database) -> None:
         ' VALUES (new.rowid, new."title", new."reason");\n'
         "END"
     )
+
+
+# The one index's own names. `bills_fts` is the name Datasette users and earlier code knew for the
+# bills' full-text index; its rowid is now the recency key of pipelines/schema_api.py (as
+# bills_recent_fts had), so a row maps to its bill by `rowid % ROWID_SPAN`.
+SEARCH_INDEX = "bills_fts"
+SEARCH_VOCAB = "bills_fts_vocab"
+# What the three indexes before it left behind: virtual tables and the triggers that fed them.
+RETIRED_TABLES = ("bills_recent_vocab", "bills_recent_fts", "bills_fts", "search_texts_fts")
+RETIRED_TRIGGERS = (
+    "bills_ai",
+    "bills_ad",
+    "bills_au",
+    "bills_recent_fts_ai",
+    "bills_recent_fts_ad",
+    "bills_recent_fts_au",
+    "search_texts_ai",
+    "search_texts_ad",
+    "search_texts_au",
+)
+
+
+def keep_one_search_index(db: sqlite_utils.Database) -> None:
+    """One trigram index instead of three (issue 12): `bills_fts`, the titles and 案由 keyed by
+    recency, serves the API's search, Datasette's table search (billtracker/plugins/api.py maps its
+    rows to bills) and the staffers' search page (billtracker/search.py, which finds Traditional
+    and Simplified alike by asking for every spelling). bills_fts (rowid = bills.rowid),
+    bills_recent_fts (the same text keyed by recency) and search_texts_fts (the t2s keys of the
+    same text and of the articles) were 51 MB of a 139 MB ly-term9 database, and each cost the
+    writers a trigram re-index per bill."""
+    for trigger in RETIRED_TRIGGERS:
+        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    for table in RETIRED_TABLES:
+        db.execute(f'DROP TABLE IF EXISTS "{table}"')
+    db.execute(
+        f"CREATE VIRTUAL TABLE {SEARCH_INDEX} USING fts5(title, reason, tokenize='trigram', content='')"
+    )
+    # The index's trigrams: a 1-2 character query becomes an OR of the trigrams it begins.
+    db.execute(f"CREATE VIRTUAL TABLE {SEARCH_VOCAB} USING fts5vocab({SEARCH_INDEX}, 'row')")
+    db.execute(
+        f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) SELECT {recency_key('b')}, "
+        f"{indexed('b', 'title')}, {indexed('b', 'reason')} FROM bills b"
+    )
+    db.execute(f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}) VALUES ('optimize')")
+    new_key, old_key = recency_key("new"), recency_key("old")
+    insert = (
+        f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) "
+        f"VALUES ({new_key}, {indexed('new', 'title')}, {indexed('new', 'reason')});"
+    )
+    delete = (
+        f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}, rowid, title, reason) "
+        f"VALUES ('delete', {old_key}, {indexed('old', 'title')}, {indexed('old', 'reason')});"
+    )
+    create_triggers(
+        db,
+        f"""
+        CREATE TRIGGER {SEARCH_INDEX}_ai AFTER INSERT ON bills BEGIN
+          {insert}
+        END;
+        CREATE TRIGGER {SEARCH_INDEX}_ad AFTER DELETE ON bills BEGIN
+          {delete}
+        END;
+        -- Re-index only what the index holds: most bill updates change a stage, not the text.
+        CREATE TRIGGER {SEARCH_INDEX}_au AFTER UPDATE ON bills
+        WHEN old.title IS NOT new.title OR old.reason IS NOT new.reason
+          OR old.filed_on IS NOT new.filed_on OR old.rowid != new.rowid
+        BEGIN
+          {delete}
+          {insert}
+        END;
+        """,
+    )
+    # The search page reads the articles' keys on their own (their text is not in the index).
+    db.execute("CREATE INDEX IF NOT EXISTS idx_search_texts_field ON search_texts (field)")
