@@ -45,6 +45,7 @@ def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
 _KEYED_RANGES = ((0x2E80, 0xA000), (0xF900, 0xFB00), (0xFE30, 0xFE50), (0xFF00, 0xFFF0), (0x20000, 0x323B0))
 # A window with more spellings than this constrains nothing worth the query's length.
 MAX_SPELLINGS = 64
+VERIFY_CHUNK = 500  # candidates whose stored keys are checked at a time
 
 
 @cache
@@ -94,19 +95,40 @@ def index_query(conn: sqlite3.Connection, needle: str) -> str | None:
 
 
 def candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[str]]:
-    """SQL for the bill_no of every bill that may match: the index for titles and 案由, the
-    articles' own keys (a few short texts per bill) for article text."""
-    articles = "select bill_no from search_texts where field = 'articles' and instr(key, ?) > 0"
+    """SQL for every bill that may match, in the page's order: from the index's bill rows (titles
+    and 案由, rowid > 0: the bill by rowid) and its article rows (rowid = -search_texts.rowid)."""
+    order = "order by current_stage_on desc, bill_no"
     query = index_query(conn, needle) if has_table(conn, SEARCH_INDEX) else None
     if query is None:
-        return "select bill_no from search_texts", []
+        return f"select bill_no from bills where bill_no in (select bill_no from search_texts) {order}", []
     if not query:
-        return articles, [needle]
-    indexed = (
-        f"select b.bill_no from {SEARCH_INDEX} f join bills b on b.rowid = f.rowid % {ROWID_SPAN} "
-        f"where {SEARCH_INDEX} match ?"
+        return "select bill_no from bills where 0", []
+    hits = f"select rowid from {SEARCH_INDEX} where {SEARCH_INDEX} match ?"
+    return (
+        f"select bill_no, current_stage_on from bills "
+        f"where rowid in (select rowid % {ROWID_SPAN} from ({hits}) where rowid > 0) "
+        "union select b.bill_no, b.current_stage_on from bills b where b.bill_no in (select s.bill_no "
+        f"from search_texts s where s.rowid in (select -rowid from ({hits}) where rowid < 0)) "
+        f"{order}",
+        [query, query],
     )
-    return f"{indexed} union {articles}", [query, needle]
+
+
+def verified(conn: sqlite3.Connection, ordered: sqlite3.Cursor, needle: str, limit: int) -> list[str]:
+    """The first `limit` candidates (in their order) that a stored key really contains the needle
+    of: a page shows 100 bills, so a broad word checks a few hundred keys, not 50,000."""
+    chosen: list[str] = []
+    while len(chosen) < limit and (chunk := [r[0] for r in ordered.fetchmany(VERIFY_CHUNK)]):
+        marks = ",".join("?" * len(chunk))
+        found = {
+            r[0]
+            for r in conn.execute(
+                f"select bill_no from search_texts where bill_no in ({marks}) and instr(key, ?) > 0",
+                [*chunk, needle],
+            )
+        }
+        chosen += [b for b in chunk if b in found][: limit - len(chosen)]
+    return chosen
 
 
 def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -118,16 +140,20 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     needle = search_key(q.strip())
     if not needle or not has_table(conn, "search_texts"):
         return []
-    maybe, params = candidates(conn, needle)
+    ordered = conn.execute(*candidates(conn, needle))
+    chosen = verified(conn, ordered, needle, limit)
+    ordered.close()
     where = "instr(s.key, ?) > 0"
-    bills = rows(
-        conn,
-        f"""select bill_no, title, term, proposer_text, current_stage, current_stage_label, current_stage_on
-            from bills where bill_no in (select s.bill_no from search_texts s
-              where s.bill_no in ({maybe}) and {where})
-            order by current_stage_on desc, bill_no limit ?""",
-        [*params, needle, limit],
-    )
+    by_no = {
+        b["bill_no"]: b
+        for b in rows(
+            conn,
+            "select bill_no, title, term, proposer_text, current_stage, current_stage_label, "
+            f"current_stage_on from bills where bill_no in ({','.join('?' * len(chosen))})",
+            chosen,
+        )
+    }
+    bills = [by_no[b] for b in chosen]
     if not bills:
         return []
     marks = ",".join("?" * len(bills))

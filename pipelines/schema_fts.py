@@ -52,12 +52,12 @@ RETIRED_TRIGGERS = (
 
 def keep_one_search_index(db: sqlite_utils.Database) -> None:
     """One trigram index instead of three (issue 12): `bills_fts`, the titles and 案由 keyed by
-    recency, serves the API's search, Datasette's table search (billtracker/plugins/api.py maps its
-    rows to bills) and the staffers' search page (billtracker/search.py, which finds Traditional
-    and Simplified alike by asking for every spelling). bills_fts (rowid = bills.rowid),
-    bills_recent_fts (the same text keyed by recency) and search_texts_fts (the t2s keys of the
-    same text and of the articles) were 51 MB of a 139 MB ly-term9 database, and each cost the
-    writers a trigram re-index per bill."""
+    recency (and the articles' text under negative rowids), serves the API's search, Datasette's
+    table search (billtracker/plugins/pages.py maps its rows to bills) and the staffers' search
+    page (billtracker/search.py, which finds Traditional and Simplified alike by asking for every
+    spelling). bills_fts (rowid = bills.rowid), bills_recent_fts (the same text keyed by recency)
+    and search_texts_fts (the t2s keys of the same text and of the articles) were 51.9 MB of a
+    140 MB ly-term9 database, and each cost the writers a trigram re-index per bill."""
     for trigger in RETIRED_TRIGGERS:
         db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
     for table in RETIRED_TABLES:
@@ -71,7 +71,6 @@ def keep_one_search_index(db: sqlite_utils.Database) -> None:
         f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) SELECT {recency_key('b')}, "
         f"{indexed('b', 'title')}, {indexed('b', 'reason')} FROM bills b"
     )
-    db.execute(f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}) VALUES ('optimize')")
     new_key, old_key = recency_key("new"), recency_key("old")
     insert = (
         f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) "
@@ -100,5 +99,40 @@ def keep_one_search_index(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
-    # The search page reads the articles' keys on their own (their text is not in the index).
-    db.execute("CREATE INDEX IF NOT EXISTS idx_search_texts_field ON search_texts (field)")
+    # Article text (the search page finds it too) as rows of their own under negative rowids:
+    # -search_texts.rowid, kept by triggers on search_texts. A negative rowid maps to no bill, so the
+    # API (rowid > 0) and Datasette's table search (rowid % ROWID_SPAN) never see them, and a bill's
+    # own row never waits for its articles.
+    article = "new.field = 'articles'"
+    add = (
+        f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) "
+        f"VALUES (-new.rowid, '', {indexed('new', 'text')});"
+    )
+    remove = (
+        f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}, rowid, title, reason) "
+        f"VALUES ('delete', -old.rowid, '', {indexed('old', 'text')});"
+    )
+    db.execute(
+        f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) SELECT -s.rowid, '', {indexed('s', 'text')} "
+        "FROM search_texts s WHERE s.field = 'articles'"
+    )
+    db.execute(f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}) VALUES ('optimize')")
+    create_triggers(
+        db,
+        f"""
+        CREATE TRIGGER search_texts_{SEARCH_INDEX}_ai AFTER INSERT ON search_texts WHEN {article} BEGIN
+          {add}
+        END;
+        CREATE TRIGGER search_texts_{SEARCH_INDEX}_ad AFTER DELETE ON search_texts
+        WHEN old.field = 'articles' BEGIN
+          {remove}
+        END;
+        CREATE TRIGGER search_texts_{SEARCH_INDEX}_au AFTER UPDATE ON search_texts
+        WHEN old.field = 'articles' OR {article} BEGIN
+          INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}, rowid, title, reason)
+            SELECT 'delete', -old.rowid, '', {indexed("old", "text")} WHERE old.field = 'articles';
+          INSERT INTO {SEARCH_INDEX} (rowid, title, reason)
+            SELECT -new.rowid, '', {indexed("new", "text")} WHERE {article};
+        END;
+        """,
+    )

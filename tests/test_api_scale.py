@@ -137,9 +137,9 @@ def test_last_on_is_right_after_real_crawls(request: pytest.FixtureRequest, fixt
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
         assert conn.execute("select count(*) from bill_laws where last_on != ''").fetchone()[0] > 0
         assert stale_last_on(conn) == []
-        # bills_fts holds every bill once, under its current recency key.
+        # bills_fts holds every bill once, under its current recency key (its article rows aside).
         assert (
-            conn.execute("select count(*) from bills_fts").fetchone()
+            conn.execute("select count(*) from bills_fts where rowid > 0").fetchone()
             == conn.execute("select count(*) from bills").fetchone()
         )
         for rowid, filed_on, title in conn.execute("select rowid, filed_on, title from bills"):

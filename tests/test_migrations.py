@@ -119,7 +119,9 @@ def test_a_database_of_three_indexes_migrates_to_one(
     assert {"bills_fts", "bills_fts_vocab", "bills_fts_ai", "bills_fts_ad", "bills_fts_au"} <= names
     conn.execute("insert into bills_fts (bills_fts) values ('integrity-check')")
     bills = conn.execute("select rowid, bill_no, filed_on, title, reason from bills").fetchall()
-    assert conn.execute("select count(*) from bills_fts").fetchone()[0] == len(bills) > 20
+    assert conn.execute("select count(*) from bills_fts where rowid > 0").fetchone()[0] == len(bills) > 20
+    articles = conn.execute("select count(*) from search_texts where field = 'articles'").fetchone()[0]
+    assert conn.execute("select count(*) from bills_fts where rowid < 0").fetchone()[0] == articles > 0
     for b in bills:
         key = int((b["filed_on"] or "0").replace("-", "")) * ROWID_SPAN + b["rowid"]
         phrase = '"' + b["title"][1:7].replace('"', '""') + '"'
@@ -143,4 +145,14 @@ def test_a_database_of_three_indexes_migrates_to_one(
             if q in (b["title"] or "") or q in (b["reason"] or "")
         ]
         assert asyncio.run(api(q)) == scan[:200], q
+    # Article rows follow their search_texts row: an edited text is found by its new words only,
+    # a deleted one not at all, and the index stays consistent.
+    first = "select bill_no, rowid from search_texts where field = 'articles'"
+    bill_no, rowid = conn.execute(first).fetchone()
+    edit = "update search_texts set text = '第九條鯨豚保育', key = '第九条鲸豚保育' where rowid = ?"
+    conn.execute(edit, [rowid])
+    assert [b["bill_no"] for b in page_search(conn, "鯨豚保育")] == [bill_no]
+    conn.execute("delete from search_texts where rowid = ?", [rowid])
+    assert page_search(conn, "鯨豚保育") == []
+    conn.execute("insert into bills_fts (bills_fts) values ('integrity-check')")
     conn.close()
