@@ -8,6 +8,11 @@ articles and search keys), beside `bill_timeline.json` measured in the same run.
 
     .venv/bin/python bench/bench_pages.py            # K=100, N=20
     .venv/bin/python bench/bench_pages.py -k 300 -n 10
+    .venv/bin/python bench/bench_pages.py --db /tmp/full150k.db   # searches on a backfilled database
+
+With --db (a database from bench_backfill.py --db, e.g. 150,000 bills): the staffers' search page
+and the API's search for broad and narrow, Traditional and Simplified, 1-4 character queries,
+beside a bill page of a bill from that database, on that database instead of a clone.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ PAGES = {
     "time in stage": "/-/time-in-stage?days=180",
     "search 资讯总处": "/-/search?q=" + quote("资讯总处"),
 }
+# Measured on a given database (--db): the search page and the API's search, broad to narrow.
+SEARCH_WORDS = ["組織法", "组织法", "資訊", "资讯总处", "審查", "法"]
 CLONED = ["stages", "sponsors", "bill_laws", "related_bills", "documents", "articles", "search_texts"]
 
 
@@ -80,12 +87,29 @@ def scale(src: Path, dst: Path, k: int) -> int:
     return total
 
 
-def measure(db_path: Path, n: int) -> dict[str, float]:
+def search_pages(db_path: Path) -> dict[str, str]:
+    """The pages --db measures: each search word on the page and in the API, and one bill page."""
+    with sqlite3.connect(db_path) as conn:
+        bill_no = conn.execute("select bill_no from bills order by rowid limit 1 offset 1000").fetchone()[0]
+    pages = {
+        "baseline: bill page /-/bill": f"/-/bill/{bill_no}",
+        "bills row page": f"/{db_path.stem}/bills/{bill_no}",
+        "bills table ?_search=組織法": f"/{db_path.stem}/bills.json?_nocount=1&_nofacet=1&_search="
+        + quote("組織法"),
+    }
+    for word in SEARCH_WORDS:
+        pages[f"search page {word}"] = "/-/search?q=" + quote(word)
+        pages[f"API search.json {word}"] = f"/{db_path.stem}/search.json?q={quote(word)}&_shape=array"
+    return pages
+
+
+def measure(db_path: Path, n: int, pages: dict[str, str] | None = None) -> dict[str, float]:
     ds = datasette_app(db_path)
+    pages = pages or PAGES
 
     async def run() -> dict[str, float]:
         out = {}
-        for name, path in PAGES.items():
+        for name, path in pages.items():
             first = await ds.client.get(path)
             assert first.status_code == 200, (path, first.status_code)
             times = []
@@ -103,8 +127,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-k", type=int, default=100, help="scale factor for the cloned database")
     parser.add_argument("-n", type=int, default=20, help="requests per page")
+    parser.add_argument("--db", type=Path, help="measure the searches on this database instead")
     args = parser.parse_args()
     os.environ["BILLTRACKER_TODAY"] = TODAY
+    if args.db:
+        pages = search_pages(args.db)
+        with sqlite3.connect(args.db) as conn:
+            bills = conn.execute("select count(*) from bills").fetchone()[0]
+        results = measure(args.db, args.n, pages)
+        print(f"median ms per request over {args.n} requests (in-process Datasette), {bills:,} bills")
+        for page in pages:
+            print(f"{page:32} {results[page]:10.1f}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         small = Path(tmp) / "billtracker.db"
         crawl(small)

@@ -36,6 +36,7 @@ import click
 from click.testing import CliRunner
 
 from billtracker.paths import METADATA, REPO_ROOT
+from billtracker.serve.plugins.pages import TABLE_SEARCH
 
 DOCS = REPO_ROOT / "docs"
 # click wraps help at min(terminal columns, 80) - 2: what `billtracker X --help` prints in any
@@ -143,7 +144,7 @@ def render_tables(args: list[str]) -> str:
                 f if isinstance(f, str) else f"{next(iter(f))}: {next(iter(f.values()))}" for f in facets
             ]
             extras.append("Facets: " + ", ".join(f"`{f}`" for f in shown) + ".")
-        if fts := table.get("fts_table"):
+        if fts := table.get("fts_table") or TABLE_SEARCH.get(name):
             extras.append(f"Full-text search: `{fts}`.")
         if extras:
             out += [" ".join(extras), ""]

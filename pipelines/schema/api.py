@@ -12,6 +12,8 @@ without knowing they exist.
   `order by rowid desc limit 200` stops after 200 hits instead of sorting tens of thousands of
   組織法 titles. It maps back to the bill through the key's low digits (the bills rowid), which
   stays fixed because every writer upserts bills (never INSERT OR REPLACE; bills_fts needs the same).
+  Since issue 12 the one search index, `bills_fts` (pipelines/schema/fts.py), is built this way and
+  bills_recent_fts is dropped; `recency_key` and `indexed` serve it.
 """
 
 from __future__ import annotations

@@ -3,17 +3,25 @@
 Both the stored keys and the query go through the same per-character t2s map
 (pipelines/normalise/search_keys.py), which keeps lengths: a hit's position in the key is its position
 in the published text, so the snippet shows the text as published.
+
+Which bills may match comes from the one search index, bills_fts (the published titles and 案由,
+also serving the API and Datasette's table search), asked for every spelling of the query; the
+stored keys (`search_texts`) then decide, so a hit is exactly a key that contains the query's key.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from functools import cache
+from itertools import product
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from billtracker.serve.read.dbread import has_table, rows
 from pipelines.normalise.search_keys import search_key
+from pipelines.schema.api import ROWID_SPAN
+from pipelines.schema.fts import SEARCH_INDEX, SEARCH_VOCAB
 
 FIELD_LABELS = {"title": "議案名稱", "reason": "案由", "articles": "條文"}
 
@@ -32,14 +40,95 @@ def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
     )
 
 
-def matching(needle: str) -> tuple[str, list[str]]:
-    """A condition on search_texts `s` for rows whose key contains needle: FTS5 trigram for 3+
-    characters, LIKE below that."""
-    if len(needle) >= 3:
-        phrase = '"' + needle.replace('"', '""') + '"'
-        return "s.rowid in (select rowid from search_texts_fts where search_texts_fts match ?)", [phrase]
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return "s.key like ? escape '\\'", [f"%{escaped}%"]
+# Every code point search_key maps elsewhere (CJK, compatibility ideographs, radicals, the
+# supplementary planes): what the inverse map is built from.
+_KEYED_RANGES = ((0x2E80, 0xA000), (0xF900, 0xFB00), (0xFE30, 0xFE50), (0xFF00, 0xFFF0), (0x20000, 0x323B0))
+# A window with more spellings than this constrains nothing worth the query's length.
+MAX_SPELLINGS = 64
+VERIFY_CHUNK = 500  # candidates whose stored keys are checked at a time
+
+
+@cache
+def _spellings_of() -> dict[str, tuple[str, ...]]:
+    """key character -> every character search_key maps to it (itself included when it maps to
+    itself): built once a process, ~0.2 s."""
+    inverse: dict[str, list[str]] = {}
+    for low, high in _KEYED_RANGES:
+        for code in range(low, high):
+            ch = chr(code)
+            inverse.setdefault(search_key(ch), []).append(ch)
+    return {k: tuple(v) for k, v in inverse.items()}
+
+
+def spellings(key: str) -> list[str]:
+    """Every published string whose search key is `key` ('资讯' -> 資訊, 資讯, 资訊, 资讯)."""
+    table = _spellings_of()
+    return ["".join(p) for p in product(*(table.get(ch, (ch,)) for ch in key))]
+
+
+def fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def index_query(conn: sqlite3.Connection, needle: str) -> str | None:
+    """An FTS5 query for bills_fts that every bill whose title or 案由 key contains `needle` matches
+    (more may match: billtracker.serve.read.search verifies on the stored keys). Published text is indexed as
+    published, so each trigram of the needle is asked for in every spelling; 1-2 characters ask for
+    the index's trigrams that begin with any spelling (the index's end marks make that exact).
+    None: no useful condition (look everywhere); '': no trigram matches, so no title or 案由 does."""
+    if len(needle) < 3:
+        terms = {
+            term
+            for start in {s.lower() for s in spellings(needle)}
+            for (term,) in conn.execute(
+                f"select term from {SEARCH_VOCAB} where term >= ? and term < ?",
+                [start, start + chr(0x10FFFF)],
+            )
+        }
+        return " OR ".join(fts_phrase(t) for t in sorted(terms))
+    windows = []
+    for i in range(len(needle) - 2):
+        forms = spellings(needle[i : i + 3])
+        if len(forms) <= MAX_SPELLINGS:
+            windows.append("(" + " OR ".join(fts_phrase(f) for f in forms) + ")")
+    return " AND ".join(dict.fromkeys(windows)) or None
+
+
+def candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[str]]:
+    """SQL for every bill that may match, in the page's order: from the index's bill rows (titles
+    and 案由, rowid > 0: the bill by rowid) and its article rows (rowid = -search_texts.rowid)."""
+    order = "order by current_stage_on desc, bill_no"
+    query = index_query(conn, needle) if has_table(conn, SEARCH_INDEX) else None
+    if query is None:
+        return f"select bill_no from bills where bill_no in (select bill_no from search_texts) {order}", []
+    if not query:
+        return "select bill_no from bills where 0", []
+    hits = f"select rowid from {SEARCH_INDEX} where {SEARCH_INDEX} match ?"
+    return (
+        f"select bill_no, current_stage_on from bills "
+        f"where rowid in (select rowid % {ROWID_SPAN} from ({hits}) where rowid > 0) "
+        "union select b.bill_no, b.current_stage_on from bills b where b.bill_no in (select s.bill_no "
+        f"from search_texts s where s.rowid in (select -rowid from ({hits}) where rowid < 0)) "
+        f"{order}",
+        [query, query],
+    )
+
+
+def verified(conn: sqlite3.Connection, ordered: sqlite3.Cursor, needle: str, limit: int) -> list[str]:
+    """The first `limit` candidates (in their order) that a stored key really contains the needle
+    of: a page shows 100 bills, so a broad word checks a few hundred keys, not 50,000."""
+    chosen: list[str] = []
+    while len(chosen) < limit and (chunk := [r[0] for r in ordered.fetchmany(VERIFY_CHUNK)]):
+        marks = ",".join("?" * len(chunk))
+        found = {
+            r[0]
+            for r in conn.execute(
+                f"select bill_no from search_texts where bill_no in ({marks}) and instr(key, ?) > 0",
+                [*chunk, needle],
+            )
+        }
+        chosen += [b for b in chunk if b in found][: limit - len(chosen)]
+    return chosen
 
 
 def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -51,14 +140,20 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     needle = search_key(q.strip())
     if not needle or not has_table(conn, "search_texts"):
         return []
-    where, params = matching(needle)
-    bills = rows(
-        conn,
-        f"""select bill_no, title, term, proposer_text, current_stage, current_stage_label, current_stage_on
-            from bills where bill_no in (select s.bill_no from search_texts s where {where})
-            order by current_stage_on desc, bill_no limit ?""",
-        [*params, limit],
-    )
+    ordered = conn.execute(*candidates(conn, needle))
+    chosen = verified(conn, ordered, needle, limit)
+    ordered.close()
+    where = "instr(s.key, ?) > 0"
+    by_no = {
+        b["bill_no"]: b
+        for b in rows(
+            conn,
+            "select bill_no, title, term, proposer_text, current_stage, current_stage_label, "
+            f"current_stage_on from bills where bill_no in ({','.join('?' * len(chosen))})",
+            chosen,
+        )
+    }
+    bills = [by_no[b] for b in chosen]
     if not bills:
         return []
     marks = ",".join("?" * len(bills))
@@ -66,7 +161,7 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
         conn,
         f"select s.bill_no, s.field, s.text, s.key from search_texts s "
         f"where s.bill_no in ({marks}) and {where}",
-        [*(b["bill_no"] for b in bills), *params],
+        [*(b["bill_no"] for b in bills), needle],
     )
     matches: dict[str, list[dict[str, Any]]] = {}
     for h in hits:
