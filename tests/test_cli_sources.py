@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from billtracker.cli import cli
 from billtracker.cli_sources import recorded_path
 from billtracker.replay import ReplayServer
+from billtracker.replay.sources import PPG_FIXTURES
 from tests.conftest import TODAY
 
-FIXTURE = Path(__file__).parent / "files" / "ppg" / "1051006070201100_details.html"
+FIXTURE = PPG_FIXTURES / "1051006070201100_details.html"
 
 
 def test_recorded_path_mirrors_the_url(tmp_path: Path) -> None:
