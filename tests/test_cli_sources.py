@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from billtracker.cli import cli
@@ -53,6 +54,7 @@ def test_record_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "could not fetch http://127.0.0.1:9/x" in result.output
 
 
+@pytest.mark.slow
 def test_reconcile_command(tmp_path: Path, crawled_db: Path) -> None:
     db = tmp_path / "copy.db"
     shutil.copy(crawled_db, db)
