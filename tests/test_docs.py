@@ -119,6 +119,9 @@ def _real_help(path: tuple[str, ...]) -> str:
     return stdout
 
 
+# 15 processes of ~1 s each: slow. The fast subset still compares every help block with what
+# click renders (test_generated_parts_are_what_the_code_renders_now); this adds the real terminal.
+@pytest.mark.slow
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(("billtracker", *p)))
 def test_help_block_is_what_the_command_prints(path: tuple[str, ...]) -> None:
     match = re.search(
