@@ -20,6 +20,9 @@ from billtracker.jobs.spiders import replay_queries
 from billtracker.paths import REPO_ROOT
 from billtracker.replay import ReplayServer, default_samples_dir
 
+# browser / cluster / faults / slow: a test that launches one of those unmarked fails (tests/markers.py)
+pytest_plugins = ["tests.markers"]
+
 TODAY = "2026-11-26"
 CIO_BILL = "1051006070201100"
 

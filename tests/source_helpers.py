@@ -1,18 +1,16 @@
 """Helpers for the issue-3 spider tests: a spider with the project's real settings, and Scrapy
-responses built from the replay's bodies or from the self-written fixtures in tests/files/."""
+responses built from the replay's bodies or from the self-written ppg fixtures
+(billtracker/replay/fixtures/ppg/)."""
 
 from __future__ import annotations
 
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import scrapy
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.test import get_crawler
-
-FILES = Path(__file__).parent / "files"
 
 
 def spider_for(cls: type[scrapy.Spider], **overrides: Any) -> Any:

@@ -60,6 +60,7 @@ def test_spec_covers_the_endpoints() -> None:
     jsonschema.Draft202012Validator.check_schema({**schema_for("health")})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_endpoint_matches_contract(history_crawl: dict, name: str) -> None:
     response = fetch(history_crawl["db"], name, CALLS[name])
@@ -73,6 +74,7 @@ def test_endpoint_matches_contract(history_crawl: dict, name: str) -> None:
     assert response.headers["cache-control"] == expected
 
 
+@pytest.mark.slow
 def test_contract_catches_a_shape_change(history_crawl: dict) -> None:
     """The check itself can fail: a renamed field or a changed type is rejected."""
     row = fetch(history_crawl["db"], "changes_since", {"since": ""}).json()[0]
@@ -87,6 +89,7 @@ def test_page_size_matches_query() -> None:
     assert QUERIES["changes_since"]["sql"].rstrip().endswith(f"limit {CHANGES_PAGE_SIZE}")
 
 
+@pytest.mark.slow
 def test_feeds_are_cached_longer(history_crawl: dict) -> None:
     async def go() -> Any:
         return await datasette_app(history_crawl["db"]).client.get("/billtracker/changes_feed.atom")

@@ -128,6 +128,7 @@ def test_last_on_follows_every_write(fresh: sqlite_utils.Database) -> None:
     assert not stale_last_on(db)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["cli_crawl", "history_crawl"])
 def test_last_on_is_right_after_real_crawls(request: pytest.FixtureRequest, fixture: str) -> None:
     """Every spider and reconcile (cli_crawl); a second, incremental crawl that added stages
@@ -225,6 +226,7 @@ def search(db_path: Path, q: str) -> list[dict[str, Any]]:
     return response.json()
 
 
+@pytest.mark.slow
 def test_search_equals_a_substring_scan(cli_crawl: tuple[Path, str]) -> None:
     """Three or more characters (trigram phrase), two and one (the trigrams they begin), a phrase
     at the very end of titles (。), one no bill holds; ordered newest filed first."""
@@ -249,6 +251,7 @@ def test_search_stops_at_the_200_newest(tmp_path: Path) -> None:
             assert len(hits) == 200 and hits == scan(conn, q), q
 
 
+@pytest.mark.slow
 def test_search_follows_title_changes_and_deletes(cli_crawl: tuple[Path, str], tmp_path: Path) -> None:
     db_path = tmp_path / "billtracker.db"
     sqlite_utils.Database(cli_crawl[0]).execute("VACUUM INTO ?", [str(db_path)])
@@ -286,6 +289,7 @@ def test_page_rows_reads_the_last_row_without_decoding_the_page() -> None:
     assert page_rows(b"[]", "law_bills") == (0, None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("q", ["組織法", "组织法", "資訊", "長照", "年满十八岁", "组织", "资", "法", "。"])
 def test_search_page_picks_its_bills_in_sql(cli_crawl: tuple[Path, str], q: str) -> None:
     """The staffers' search (/-/search) chooses and orders its page in SQL before reading texts:
@@ -314,6 +318,7 @@ def test_search_page_picks_its_bills_in_sql(cli_crawl: tuple[Path, str], q: str)
     conn.close()
 
 
+@pytest.mark.slow
 def test_datasette_table_search_reads_the_one_index(cli_crawl: tuple[Path, str]) -> None:
     """Datasette's own ?_search on `bills` (its fts_table search of bills_fts by bills.rowid before
     issue 12) finds exactly the bills whose title or 案由 holds every term; ?_search_title only

@@ -117,6 +117,7 @@ def article_crawl(tmp_path_factory: pytest.TempPathFactory, replay: Any) -> Path
     return db_path
 
 
+@pytest.mark.slow
 def test_crawl_matches_every_change_of_the_bills_touching_the_article(article_crawl: Path) -> None:
     six = bills_touching(article_crawl, "01010", "0006-00")
     assert CIO_BILL in six and len(six) >= 2  # 許毓仁's and 余宛如's, from their titles
@@ -127,6 +128,7 @@ def test_crawl_matches_every_change_of_the_bills_touching_the_article(article_cr
     assert watched(article_crawl, "ey-article-15")[1] == fifteen and fifteen != six  # by law code
 
 
+@pytest.mark.slow
 def test_an_article_from_the_comparison_table(article_crawl: Path) -> None:
     """202110213410000's 第十四條 is known from its 對照表 (origin 'table'), not from its title."""
     with sqlite3.connect(article_crawl) as conn:
@@ -140,6 +142,7 @@ def test_an_article_from_the_comparison_table(article_crawl: Path) -> None:
     assert "202110213410000" in watched(article_crawl, "voting-age")[1]
 
 
+@pytest.mark.slow
 def test_feed_and_json_like_other_watches(article_crawl: Path) -> None:
     async def go() -> list[Any]:
         ds = datasette_app(article_crawl)
@@ -159,6 +162,7 @@ def test_feed_and_json_like_other_watches(article_crawl: Path) -> None:
     assert 'data-watch="ey-article-6"' in home.text and quote("ey-article-6") in home.text
 
 
+@pytest.mark.slow
 def test_a_new_article_watch_covers_the_history(full_crawled_db: Path, tmp_path: Path) -> None:
     copy = tmp_path / "billtracker.db"
     shutil.copy(full_crawled_db, copy)

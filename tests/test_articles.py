@@ -154,6 +154,7 @@ def test_title_law_code_by_name() -> None:
 # --- stored by the real crawl --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_crawl_stores_cio_article_from_title(db: sqlite_utils.Database) -> None:
     rows = list(db["articles"].rows_where("bill_no = ?", [CIO_BILL]))
     assert [(r["law_code"], r["article_key"], r["origin"], r["text"]) for r in rows] == [
@@ -162,6 +163,7 @@ def test_crawl_stores_cio_article_from_title(db: sqlite_utils.Database) -> None:
     assert rows[0]["source_url"] and rows[0]["fetched_at"] and rows[0]["content_sha256"]
 
 
+@pytest.mark.slow
 def test_crawl_stores_lyapi_table(db: sqlite_utils.Database) -> None:
     [row] = db["articles"].rows_where("bill_no = ?", [LYAPI_BILL])
     assert (row["origin"], row["article_key"], row["law_code"]) == ("table", "0014-00", "01177")

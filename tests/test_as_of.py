@@ -50,6 +50,7 @@ def test_end_of_day_and_parse() -> None:
     assert parse_day("2026-13-01") is None and parse_day("20261126") is None
 
 
+@pytest.mark.slow
 def test_each_version_as_billtracker_read_it(history_crawl: dict) -> None:
     db = history_crawl["db"]
     first = soup_of(db, f"/-/bill/{CIO_BILL}?version=1")
@@ -65,6 +66,7 @@ def test_each_version_as_billtracker_read_it(history_crawl: dict) -> None:
     assert "No later version" in second.select_one(".bt-version-banner").get_text()
 
 
+@pytest.mark.slow
 def test_as_of_a_day(history_crawl: dict) -> None:
     db = history_crawl["db"]
     day = crawl_day(db)
@@ -76,6 +78,7 @@ def test_as_of_a_day(history_crawl: dict) -> None:
     assert get(db, f"/-/bill/{CIO_BILL}?version=99").status_code == 404
 
 
+@pytest.mark.slow
 def test_history_links_each_change_to_its_version(history_crawl: dict) -> None:
     db = history_crawl["db"]
     soup = soup_of(db, f"/-/bill/{CIO_BILL}")
@@ -102,6 +105,7 @@ def timeline_unchanged(soup: BeautifulSoup) -> bool:
     return stages(soup)[-1] == "committee-listed" and soup.select_one(".bt-caveat") is not None
 
 
+@pytest.mark.slow
 def test_json_query(history_crawl: dict) -> None:
     db = history_crawl["db"]
     day = crawl_day(db)

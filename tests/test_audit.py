@@ -511,6 +511,7 @@ def test_cli_refuses_a_missing_database(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing.db").exists()
 
 
+@pytest.mark.slow
 def test_corpus_crawl_audits_clean(corpus_crawl: tuple[Path, str]) -> None:
     """The crawl of the whole shared corpus (3,597 real bills): zero violations of any check,
     and the informational counts show the checks had something to check."""

@@ -75,6 +75,7 @@ def ledger(db: Path) -> list[tuple[str, int, int, str | None, int | None]]:
         return conn.execute("SELECT query, page, total, done_at, run_id FROM backfill_pages").fetchall()
 
 
+@pytest.mark.slow
 def test_plan_splits_into_leaves_that_fit_and_the_backfill_stores_every_bill(
     tmp_path: Path, server: ReplayServer
 ) -> None:
@@ -116,6 +117,8 @@ def test_plan_splits_into_leaves_that_fit_and_the_backfill_stores_every_bill(
     assert f"{len(rows)}/{len(rows)} pages" in done.stdout and f"{len(stored):,} new bills" in done.stdout
 
 
+@pytest.mark.faults
+@pytest.mark.slow
 def test_a_backfill_killed_midway_resumes_without_refetching_finished_pages(
     tmp_path: Path, server: ReplayServer
 ) -> None:

@@ -111,6 +111,7 @@ def bad_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path, crawl
     return result, db, cases
 
 
+@pytest.mark.slow
 def test_no_crash(bad_crawl):
     result, _, _ = bad_crawl
     # Issue 11: the six unreadable bodies lost their bills, so the run is partial and exits 1.
@@ -120,6 +121,7 @@ def test_no_crash(bad_crawl):
     assert "Spider error processing" not in result.stderr
 
 
+@pytest.mark.slow
 def test_unreadable_bodies_are_missed_wrong_fields_are_not(bad_crawl):
     """A body that is not a bill record loses the bill; a record with wrong field types is stored
     with its problems and loses nothing."""
@@ -134,6 +136,7 @@ def test_unreadable_bodies_are_missed_wrong_fields_are_not(bad_crawl):
     assert sorted(u.rsplit("/", 1)[-1] for u in urls) == sorted(unreadable)
 
 
+@pytest.mark.slow
 def test_every_bad_case_is_a_problem(bad_crawl):
     _, db, cases = bad_crawl
     with sqlite3.connect(db) as conn:
@@ -144,6 +147,7 @@ def test_every_bad_case_is_a_problem(bad_crawl):
     assert missing == []
 
 
+@pytest.mark.slow
 def test_problem_kinds_name_the_condition(bad_crawl):
     _, db, cases = bad_crawl
     with sqlite3.connect(db) as conn:
@@ -169,6 +173,7 @@ def test_problem_kinds_name_the_condition(bad_crawl):
     assert any("1050230" in m for (m,) in bad_dates) and any("99999" in m for (m,) in bad_dates)
 
 
+@pytest.mark.slow
 def test_bom_body_is_read(bad_crawl):
     _, db, _ = bad_crawl
     with sqlite3.connect(db) as conn:
@@ -179,6 +184,7 @@ def test_bom_body_is_read(bad_crawl):
     assert bom == cio
 
 
+@pytest.mark.slow
 def test_good_data_untouched(bad_crawl, crawled_db: Path):
     _, db, cases = bad_crawl
     queries = {

@@ -20,6 +20,8 @@ from conftest import CIO_BILL, run_crawl
 
 from billtracker.replay import ReplayServer
 
+pytestmark = pytest.mark.slow
+
 MALFORMED = CIO_BILL
 BLOCKED = "1051006070201200"
 PLACEHOLDER = "1051006070201300"

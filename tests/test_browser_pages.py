@@ -105,6 +105,7 @@ def screenshot(tmp_path: Path, url: str, name: str, width: int, height: int) -> 
     return out
 
 
+@pytest.mark.browser
 def test_console_check_catches_errors(tmp_path: Path) -> None:
     """The console check itself: a page that logs an error and throws is caught."""
     bad = tmp_path / "bad.html"
@@ -113,6 +114,8 @@ def test_console_check_catches_errors(tmp_path: Path) -> None:
     assert any("boom" in p for p in problems) and any("Uncaught" in p for p in problems)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_bill_page_in_chromium(server: str, tmp_path: Path) -> None:
     url = f"{server}/billtracker/bills/{CIO_BILL}"  # the bills row page itself
     soup, problems = dump(tmp_path, url)
@@ -129,6 +132,8 @@ def test_bill_page_in_chromium(server: str, tmp_path: Path) -> None:
     screenshot(tmp_path, f"{server}/-/bill/{CIO_BILL}", "bill-phone-390.png", 390, 3000)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_law_page_in_chromium(server: str, tmp_path: Path) -> None:
     url = f"{server}/-/law/01010"
     soup, problems = dump(tmp_path, url)
@@ -144,6 +149,8 @@ def test_law_page_in_chromium(server: str, tmp_path: Path) -> None:
     screenshot(tmp_path, url, "law-phone-390.png", 390, 3000)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_search_in_chromium(server: str, tmp_path: Path) -> None:
     url = f"{server}/-/search?q=%E8%B5%84%E8%AE%AF%E6%80%BB%E5%A4%84"  # 资讯总处, Simplified
     soup, problems = dump(tmp_path, url)

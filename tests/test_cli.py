@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from billtracker.cli import cli
@@ -40,6 +41,7 @@ def test_bad_query() -> None:
     assert "expected FIELD=VALUE" in result.output
 
 
+@pytest.mark.slow
 def test_crawl_that_finds_nothing_fails_loudly_and_is_recorded(tmp_path: Path, samples_dir: Path) -> None:
     """The replay holds no 8th-term bill: a full crawl that stores nothing is `empty`, and the
     command says so and exits non-zero, as a scheduled job would be flagged."""

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from billtracker.alerts.webhooks import connect, delivery_lock
@@ -20,6 +21,7 @@ from pipelines.rawsql import select
 from tests.alerts_helpers import ENV, HOOK_KEY, Receiver, add_changes, make_db, write_config
 
 
+@pytest.mark.faults
 def test_a_deliverer_killed_mid_run_loses_nothing_and_resends_nothing_recorded(tmp_path: Path) -> None:
     db_path = tmp_path / "b.db"
     make_db(db_path).close()

@@ -7,14 +7,16 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from billtracker.cli import cli
 from billtracker.cli.sources import recorded_path
 from billtracker.replay import ReplayServer
+from billtracker.replay.sources import PPG_FIXTURES
 from tests.conftest import TODAY
 
-FIXTURE = Path(__file__).parent / "files" / "ppg" / "1051006070201100_details.html"
+FIXTURE = PPG_FIXTURES / "1051006070201100_details.html"
 
 
 def test_recorded_path_mirrors_the_url(tmp_path: Path) -> None:
@@ -52,6 +54,7 @@ def test_record_unreachable_is_one_clear_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "could not fetch http://127.0.0.1:9/x" in result.output
 
 
+@pytest.mark.slow
 def test_reconcile_command(tmp_path: Path, crawled_db: Path) -> None:
     db = tmp_path / "copy.db"
     shutil.copy(crawled_db, db)

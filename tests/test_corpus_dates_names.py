@@ -10,8 +10,12 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from pipelines.normalise.date_doubts import outside_term
 from pipelines.normalise.names import alias_key
+
+pytestmark = pytest.mark.slow
 
 
 def rows(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:

@@ -15,6 +15,8 @@ from bs4 import BeautifulSoup
 from billtracker.serve.datasette import datasette_app
 from tests.conftest import TODAY
 
+pytestmark = pytest.mark.slow
+
 # bill -> (current stage, the entries after the deciding one that must not move it)
 HELD = {
     # 撤案 2016-07-01, then the committee's 委員會發文 of 2016-12-29

@@ -205,6 +205,7 @@ def dump(db_path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, ..
         return {t: sorted(map(tuple, conn.execute(f"select * from {t}")), key=repr) for t in tables}
 
 
+@pytest.mark.slow
 def test_a_stage_correction_moves_the_current_stage_and_edits_no_raw_row(
     dbfile: Path, tmp_path: Path
 ) -> None:
@@ -263,6 +264,7 @@ def test_a_stage_correction_moves_the_current_stage_and_edits_no_raw_row(
     assert sources == [{"source": "correction", "role": "stored"}]
 
 
+@pytest.mark.slow
 def test_reconciling_again_with_the_same_file_writes_nothing(fulldbfile: Path, tmp_path: Path) -> None:
     dbfile = fulldbfile
     # lis reports the CIO bill's 尚未審查 on its published 2017-03-22: re-dating it must not turn
@@ -282,6 +284,7 @@ def test_reconciling_again_with_the_same_file_writes_nothing(fulldbfile: Path, t
     assert dump(dbfile, tables) == first
 
 
+@pytest.mark.slow
 def test_removing_the_entry_withdraws_what_it_applied(dbfile: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", GOOD)
     reconcile(dbfile, path)
@@ -306,6 +309,7 @@ def test_removing_the_entry_withdraws_what_it_applied(dbfile: Path, tmp_path: Pa
     assert rows(dbfile, "select status, gone_at from corrections") == [{"status": "applied", "gone_at": None}]
 
 
+@pytest.mark.slow
 def test_a_corrected_third_reading_is_followed_by_its_promulgation_in_the_same_run(
     fulldbfile: Path, tmp_path: Path
 ) -> None:
@@ -324,6 +328,7 @@ def test_a_corrected_third_reading_is_followed_by_its_promulgation_in_the_same_r
     assert dump(target, tables) == first
 
 
+@pytest.mark.slow
 def test_a_stage_date_correction_dates_the_current_stage(dbfile: Path, tmp_path: Path) -> None:
     assert (bill(dbfile, PASSED_BILL)["current_stage"], bill(dbfile, PASSED_BILL)["current_stage_on"]) == (
         "third-reading",
@@ -342,6 +347,7 @@ def test_a_stage_date_correction_dates_the_current_stage(dbfile: Path, tmp_path:
     assert "the date of seq 5 (published: 2016-11-18, 2016-11-22)" in row["note"]
 
 
+@pytest.mark.slow
 def test_bad_entries_are_one_problem_each_and_the_rest_still_apply(dbfile: Path, tmp_path: Path) -> None:
     path = write(
         tmp_path / "c.toml",
@@ -367,6 +373,7 @@ def test_bad_entries_are_one_problem_each_and_the_rest_still_apply(dbfile: Path,
     assert bill(dbfile, CIO_BILL)["current_stage"] == "third-reading"
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_is_one_problem_and_costs_nothing_applied(dbfile: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", GOOD)
     reconcile(dbfile, path)
@@ -379,6 +386,7 @@ def test_an_unreadable_file_is_one_problem_and_costs_nothing_applied(dbfile: Pat
     assert rows(dbfile, "select status from corrections") == [{"status": "applied"}]
 
 
+@pytest.mark.slow
 def test_the_environment_names_the_file(
     dbfile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,6 +398,7 @@ def test_the_environment_names_the_file(
     assert bill(dbfile, CIO_BILL)["current_stage"] == "third-reading"
 
 
+@pytest.mark.slow
 def test_reconcile_command_takes_a_corrections_file(dbfile: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
@@ -407,6 +416,7 @@ def test_reconcile_command_takes_a_corrections_file(dbfile: Path, tmp_path: Path
 # --- published and shown -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_published_as_a_table_a_query_and_on_the_bill_page(
     dbfile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -470,6 +480,7 @@ def test_published_as_a_table_a_query_and_on_the_bill_page(
     assert "reached" in third["class"] and third.select_one(".badge.corrected") is not None
 
 
+@pytest.mark.slow
 def test_a_bill_without_corrections_shows_none(
     full_crawled_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,8 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
         proc.wait(timeout=20)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_dispatch_to_two_scrapyd_nodes_and_merge(nodes: list[str], tmp_path: Path, samples_dir: Path):
     db = tmp_path / "merged.db"
     queries = [f"屆={term}" for term, *_ in TERMS]
@@ -96,6 +98,7 @@ def test_dispatch_to_two_scrapyd_nodes_and_merge(nodes: list[str], tmp_path: Pat
     assert TODAY
 
 
+@pytest.mark.slow
 def test_merge_is_idempotent_upserts(tmp_path: Path, crawled_db: Path):
     target = tmp_path / "target.db"
     merge_databases(target, [crawled_db])

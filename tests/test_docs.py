@@ -9,6 +9,7 @@ grows past 150 lines or its Quick start stops being what `dev` and `.ci/run` run
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -88,20 +89,39 @@ def test_every_command_and_subcommand_has_exactly_one_help_block() -> None:
     assert len(blocks) == len(set(blocks))
 
 
-def _real_help(path: tuple[str, ...]) -> str:
-    """`billtracker ... --help` in a real process on an 80-column terminal.
+@functools.cache
+def _real_helps() -> dict[tuple[str, ...], subprocess.Popen[str]]:
+    """Every `billtracker ... --help` in a real process on an 80-column terminal, all started at
+    once: each spends about a second importing, so one after the other they cost the fast subset
+    seconds it need not wait (docs/development.md).
 
     What the `billtracker` console script runs, from this checkout (the script of a shared or
     editable virtualenv may import another one)."""
     cmd = [sys.executable, "-c", "from billtracker.cli import cli; cli(prog_name='billtracker')"]
     env = {**os.environ, "COLUMNS": "80", "LINES": "24"}
-    result = subprocess.run(
-        [*cmd, *path, "--help"], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return {
+        path: subprocess.Popen(
+            [*cmd, *path, "--help"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+        )
+        for path in COMMAND_PATHS
+    }
 
 
+def _real_help(path: tuple[str, ...]) -> str:
+    proc = _real_helps()[path]
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    return stdout
+
+
+# 15 processes of ~1 s each: slow. The fast subset still compares every help block with what
+# click renders (test_generated_parts_are_what_the_code_renders_now); this adds the real terminal.
+@pytest.mark.slow
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(("billtracker", *p)))
 def test_help_block_is_what_the_command_prints(path: tuple[str, ...]) -> None:
     match = re.search(

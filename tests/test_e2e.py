@@ -14,6 +14,8 @@ import pytest
 from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cli_db(cli_crawl: tuple[Path, str]) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import feedparser
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
@@ -17,6 +18,8 @@ from billtracker.cli import cli
 from billtracker.serve.datasette import datasette_app
 from billtracker.serve.plugins.api import CHANGES_PAGE_SIZE
 from tests.conftest import CIO_BILL, REWOUND, run_crawl
+
+pytestmark = pytest.mark.slow
 
 CIO_BILLS = {"1051006070201100", "1051006070201200", "1051006070201300", "1051027070201000"}
 

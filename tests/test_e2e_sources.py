@@ -18,6 +18,8 @@ from billtracker.replay import ReplayServer
 from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL, run_cli_crawl, run_crawl
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def db_path(cli_crawl: tuple[Path, str]) -> Path:

@@ -25,6 +25,7 @@ def get(db_path: Path, path: str) -> Any:
         return asyncio.run(fetch())
 
 
+@pytest.mark.slow
 def test_card_shows_stage_evidence_caveat_and_links_back(full_crawled_db: Path) -> None:
     response = get(full_crawled_db, f"/-/embed/bill/{CIO_BILL}")
     assert response.status_code == 200
@@ -40,6 +41,7 @@ def test_card_shows_stage_evidence_caveat_and_links_back(full_crawled_db: Path) 
     assert soup.select_one("h1 a")["target"] == "_blank"
 
 
+@pytest.mark.slow
 def test_card_is_self_contained(full_crawled_db: Path) -> None:
     soup = BeautifulSoup(get(full_crawled_db, f"/-/embed/bill/{CIO_BILL}").text, "html.parser")
     assert not soup.select("script, link[rel=stylesheet], img, iframe, form")
@@ -47,6 +49,7 @@ def test_card_is_self_contained(full_crawled_db: Path) -> None:
     assert "prefers-color-scheme: dark" in style and "url(" not in style
 
 
+@pytest.mark.slow
 def test_only_the_embed_may_be_framed(full_crawled_db: Path) -> None:
     card = get(full_crawled_db, f"/-/embed/bill/{CIO_BILL}").headers
     assert "x-frame-options" not in card
@@ -60,6 +63,7 @@ def test_only_the_embed_may_be_framed(full_crawled_db: Path) -> None:
         assert headers["content-security-policy"] == SECURITY_HEADERS[b"content-security-policy"].decode()
 
 
+@pytest.mark.slow
 def test_unknown_bill_is_a_plain_404(full_crawled_db: Path) -> None:
     response = get(full_crawled_db, "/-/embed/bill/1234")
     assert response.status_code == 404 and "<script" not in response.text

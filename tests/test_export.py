@@ -8,12 +8,14 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
 from billtracker.cli import cli
 
 
+@pytest.mark.slow
 def test_export(history_crawl: dict, tmp_path: Path) -> None:
     out = tmp_path / "export"
     result = CliRunner().invoke(cli, ["export", str(out), "--db", str(history_crawl["db"])])

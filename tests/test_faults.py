@@ -39,6 +39,9 @@ from pipelines.store.pipeline import StorePipeline, StoreUnavailable
 from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, Provenance
 
+# Every test here injects a fault; those that also crawl in a subprocess are slow as well.
+pytestmark = pytest.mark.faults
+
 TODAY_DATE = date.fromisoformat(TODAY)
 SCALE_QUERIES = [{"屆": term} for term, *_ in TERMS]
 COUNTED = ["bills", "stages", "sponsors", "bill_laws", "related_bills", "laws"]
@@ -103,6 +106,7 @@ def first_errors(stderr: str, lines: int = 40) -> str:
     return "\n".join("\n".join(out[i : i + lines]) for i in starts) + "\n...\n"
 
 
+@pytest.mark.slow
 def test_kill_9_mid_crawl_then_crawl_again(
     tmp_path: Path, slow_scale_replay: ReplayServer, reference_db: Path
 ):
@@ -223,6 +227,7 @@ def test_read_only_database_is_a_clear_error(tmp_path: Path, corpus: ScaleCorpus
 # --- 50 readers while a crawl writes ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_50_concurrent_readers_while_a_crawl_writes(tmp_path: Path, slow_scale_replay: ReplayServer):
     db = tmp_path / "busy.db"
     open_db(db).close()  # Datasette opens an existing file
@@ -295,6 +300,7 @@ class Difficult:
         return None
 
 
+@pytest.mark.slow
 def test_slow_timing_out_resetting_throttling_source(tmp_path: Path, samples_dir: Path, crawled_db: Path):
     overlay = Difficult()
     db = tmp_path / "difficult.db"

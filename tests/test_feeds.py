@@ -14,6 +14,8 @@ import sqlite_utils
 from billtracker.serve.datasette import datasette_app
 from tests.conftest import CIO_BILL
 
+pytestmark = pytest.mark.slow
+
 FEEDS = {
     "changes_feed": "",
     "bill_feed": f"bill_no={CIO_BILL}",

@@ -18,6 +18,10 @@ import pytest
 from tests import golden
 
 BUILDS = [("replay", "crawl"), ("replay", "recrawl"), ("store_runs", "batch 1"), ("store_runs", "batch 500")]
+# The replay scenario crawls in subprocesses; store_runs runs the store in this process.
+PARAMS = [
+    pytest.param(s, b, id=f"{s}-{b}", marks=[pytest.mark.slow] if s == "replay" else []) for s, b in BUILDS
+]
 
 
 Built = Callable[[str], dict[str, golden.Dump]]
@@ -36,7 +40,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Built:
     return get
 
 
-@pytest.mark.parametrize(("scenario", "build"), BUILDS, ids=[f"{s}-{b}" for s, b in BUILDS])
+@pytest.mark.parametrize(("scenario", "build"), PARAMS)
 def test_stores_what_the_golden_dump_says(built: Built, scenario: str, build: str) -> None:
     want = golden.split(golden.read_golden(scenario), build)
     got = built(scenario)[build]

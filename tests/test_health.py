@@ -51,6 +51,7 @@ def crawl_ppg(
         return sqlite_utils.Database(tmp_path / "h.db"), server.requests
 
 
+@pytest.mark.slow
 def test_block_page_once_is_retried_then_stored(tmp_path: Path, samples_dir: Path) -> None:
     served = threading.Event()
 
@@ -71,6 +72,7 @@ def test_block_page_once_is_retried_then_stored(tmp_path: Path, samples_dir: Pat
     assert not [p for p in db["problems"].rows if p["kind"] == "block-page"]
 
 
+@pytest.mark.slow
 def test_persistent_block_page_is_a_problem_never_data(tmp_path: Path, samples_dir: Path) -> None:
     # Issue 11: the page's data was not obtained, so the run is partial and `scrapy crawl` exits 1.
     db, requests = crawl_ppg(tmp_path, samples_dir, {CIO_DETAIL: CAPTCHA}, exit_code=1)

@@ -47,6 +47,7 @@ def test_utc_bounds_are_taipei_days() -> None:
     )
 
 
+@pytest.mark.slow
 def test_changes_today_grouped_by_law_and_committee(full_crawled_db: Path) -> None:
     day = data_day(full_crawled_db)
     soup = home(full_crawled_db, day)
@@ -66,6 +67,7 @@ def test_changes_today_grouped_by_law_and_committee(full_crawled_db: Path) -> No
     assert interior.select_one("a[href='/-/law/01032']") or interior.select_one("a[href^='/-/law/']")
 
 
+@pytest.mark.slow
 def test_every_stage_shown_carries_its_caveat(full_crawled_db: Path) -> None:
     """Where the bill page shows a caveat, the home shows it beside the same stage."""
     soup = home(full_crawled_db, data_day(full_crawled_db))
@@ -82,6 +84,7 @@ def test_every_stage_shown_carries_its_caveat(full_crawled_db: Path) -> None:
         assert li.select_one(".bt-current .evidence")
 
 
+@pytest.mark.slow
 def test_week_window_and_a_quiet_today(full_crawled_db: Path) -> None:
     """With the clock frozen before the crawl, nothing changed "today" and the page says when the
     newest change was recorded: the wall clock plays no part."""
@@ -95,6 +98,7 @@ def test_week_window_and_a_quiet_today(full_crawled_db: Path) -> None:
     assert "0 stage change(s)" in week
 
 
+@pytest.mark.slow
 def test_agenda_says_what_the_data_lacks(full_crawled_db: Path) -> None:
     soup = home(full_crawled_db, data_day(full_crawled_db))
     section = soup.select_one(".bt-home-agenda")
@@ -102,6 +106,7 @@ def test_agenda_says_what_the_data_lacks(full_crawled_db: Path) -> None:
     assert section.select_one("#bt-agenda-empty")  # the samples end in 2018
 
 
+@pytest.mark.slow
 def test_agenda_lists_committee_sittings_of_the_week(full_crawled_db: Path) -> None:
     soup = home(full_crawled_db, "2017-03-24")  # the CIO bill was listed on 2017-03-22
     items = soup.select(".bt-agenda li")
@@ -109,6 +114,7 @@ def test_agenda_lists_committee_sittings_of_the_week(full_crawled_db: Path) -> N
     assert all(li["data-stage"] in {"committee-listed", "committee-review"} for li in items)
 
 
+@pytest.mark.slow
 def test_stuck_watches_and_raw_tables(full_crawled_db: Path) -> None:
     soup = home(full_crawled_db, data_day(full_crawled_db))
     stuck = soup.select(".bt-stuck-list li")
@@ -124,6 +130,7 @@ def test_stuck_watches_and_raw_tables(full_crawled_db: Path) -> None:
     assert len(soup.select("input[type=search]")) == 1  # one search box
 
 
+@pytest.mark.slow
 def test_datasette_index_stays_reachable(full_crawled_db: Path) -> None:
     status, html = get(full_crawled_db, "/-/index", TODAY)
     assert status == 200 and 'href="/billtracker"' in html and "tables" in html
@@ -141,6 +148,7 @@ def test_grouping_keeps_first_seen_order() -> None:
     assert [(g["law"], [c["id"] for c in g["changes"]]) for g in groups] == [("A", [3, 1]), ("B", [2])]
 
 
+@pytest.mark.slow
 def test_this_week_counts_today_and_lists_the_earlier_days(full_crawled_db: Path) -> None:
     soup = home(full_crawled_db, data_day(full_crawled_db))
     today_ids = {li["data-change"] for li in soup.select("#bt-today-changes li.bt-change")}

@@ -39,6 +39,7 @@ def page(db_path: Path, key: str) -> BeautifulSoup:
     return BeautifulSoup(html, "html.parser")
 
 
+@pytest.mark.slow
 def test_proposer_page(full_crawled_db: Path) -> None:
     soup = page(full_crawled_db, "許毓仁")
     assert "許毓仁" in soup.select_one("h1").get_text()
@@ -54,6 +55,7 @@ def test_proposer_page(full_crawled_db: Path) -> None:
     assert f"停留 {days} days in stage" in text and "the newest record" in text
 
 
+@pytest.mark.slow
 def test_one_identity_across_spellings(full_crawled_db: Path) -> None:
     soup = page(full_crawled_db, "鄭天財")
     assert "鄭天財Sra．Kacaw" in soup.select_one(".bt-spellings").get_text()
@@ -68,6 +70,7 @@ def test_one_identity_across_spellings(full_crawled_db: Path) -> None:
     assert expected and shown == expected
 
 
+@pytest.mark.slow
 def test_a_name_the_rosters_do_not_know(full_crawled_db: Path) -> None:
     with sqlite3.connect(full_crawled_db) as conn:
         name, bill_no = conn.execute(
@@ -78,10 +81,12 @@ def test_a_name_the_rosters_do_not_know(full_crawled_db: Path) -> None:
     assert bill_no in {li["data-bill"] for li in soup.select("li[data-bill]")}
 
 
+@pytest.mark.slow
 def test_unknown_legislator_is_404(full_crawled_db: Path) -> None:
     assert get(full_crawled_db, f"/-/legislator/{tilde_encode('無此人')}")[0] == 404
 
 
+@pytest.mark.slow
 def test_every_sponsor_name_links_to_its_page(full_crawled_db: Path) -> None:
     status, html = get(full_crawled_db, f"/-/bill/{CIO_BILL}")
     soup = BeautifulSoup(html, "html.parser")
@@ -95,6 +100,7 @@ def test_every_sponsor_name_links_to_its_page(full_crawled_db: Path) -> None:
     assert kacaw.select_one("a")["href"] == f"/-/legislator/{tilde_encode('鄭天財')}"
 
 
+@pytest.mark.slow
 def test_json_query_is_the_same_identity(full_crawled_db: Path) -> None:
     status, body = get(
         full_crawled_db, f"/billtracker/legislator_bills.json?legislator={quote('許毓仁')}&_shape=array"
@@ -106,6 +112,7 @@ def test_json_query_is_the_same_identity(full_crawled_db: Path) -> None:
     assert cio["current_stage_evidence"] == "flow" and cio["current_stage_caveat"]
 
 
+@pytest.mark.slow
 def test_feed_parses(full_crawled_db: Path) -> None:
     status, body = get(full_crawled_db, f"/billtracker/legislator_feed.atom?legislator={quote('許毓仁')}")
     assert status == 200

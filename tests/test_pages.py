@@ -56,12 +56,14 @@ CIO_TIMELINE = [
 ]  # no expiry: the samples were captured 2018-11-01, before term 9 ended
 
 
+@pytest.mark.slow
 def test_plugin_is_registered(site: Path) -> None:
     status, body = get(site, "/-/plugins.json")
     assert status == 200
     assert '"billtracker"' in body and "register_routes" in body
 
 
+@pytest.mark.slow
 def test_bill_page_timeline(site: Path) -> None:
     soup = page(site, f"/-/bill/{CIO_BILL}")
     assert timeline(soup) == CIO_TIMELINE
@@ -79,6 +81,7 @@ def test_bill_page_timeline(site: Path) -> None:
     assert "0 days until the next stage" in stages["first-reading"].get_text()
 
 
+@pytest.mark.slow
 def test_bill_page_milestones_and_sponsors(site: Path) -> None:
     soup = page(site, f"/-/bill/{CIO_BILL}")
     reached = [li["data-milestone"] for li in soup.select(".bt-milestones li.reached")]
@@ -89,6 +92,7 @@ def test_bill_page_milestones_and_sponsors(site: Path) -> None:
     assert "鄭天財Sra．Kacaw" in soup.select_one(".bt-sponsors").get_text()
 
 
+@pytest.mark.slow
 def test_bill_page_links_and_articles(site: Path) -> None:
     soup = page(site, f"/-/bill/{CIO_BILL}")
     hrefs = {a["href"] for a in soup.select("a[href]")}
@@ -102,23 +106,27 @@ def test_bill_page_links_and_articles(site: Path) -> None:
     assert soup.select_one(".bt-bill a[href^='http://lci.ly.gov.tw']")  # 關係文書
 
 
+@pytest.mark.slow
 def test_row_page_shows_the_journey(site: Path) -> None:
     soup = page(site, f"/billtracker/bills/{CIO_BILL}")
     assert timeline(soup) == CIO_TIMELINE
     assert soup.select_one("table.rows-and-columns")  # Datasette's own row table is still there
 
 
+@pytest.mark.slow
 def test_related_and_merged_bills(site: Path) -> None:
     soup = page(site, "/-/bill/1050616070200500")
     merged = soup.select(".bt-bill tr.merged")
     assert [tr.select_one("td").get_text(strip=True) for tr in merged] == ["1050926070300100"]
 
 
+@pytest.mark.slow
 def test_unknown_bill_is_404(site: Path) -> None:
     assert get(site, "/-/bill/1234")[0] == 404
     assert get(site, "/-/law/99999")[0] == 404
 
 
+@pytest.mark.slow
 def test_law_page_article_6(site: Path) -> None:
     soup = page(site, "/-/law/01010")
     section = soup.select_one("section.bt-article[data-article='0006-00']")
@@ -131,6 +139,7 @@ def test_law_page_article_6(site: Path) -> None:
     assert "not in our sources" in cio.get_text() and "行政院資訊總處" in cio.get_text()  # its 案由
 
 
+@pytest.mark.slow
 def test_law_page_by_name_and_order(site: Path) -> None:
     soup = page(site, "/-/law/" + tilde_encode("行政院組織法"))
     keys = [s["data-article"] for s in soup.select("section.bt-article")]
@@ -138,6 +147,7 @@ def test_law_page_by_name_and_order(site: Path) -> None:
     assert soup.select_one("svg.box-chart title").get_text().endswith("行政院組織法")
 
 
+@pytest.mark.slow
 def test_law_page_diff_from_table(site: Path) -> None:
     soup = page(site, "/-/law/01177")
     proposal = soup.select_one(
@@ -154,6 +164,7 @@ def test_law_page_diff_from_table(site: Path) -> None:
     assert quoted.select_one("blockquote").get_text() == "中華民國國民，年滿二十歲，有選舉權。"
 
 
+@pytest.mark.slow
 def test_time_in_stage_and_stuck(site: Path) -> None:
     spell = (date(2018, 11, 1) - date(2016, 10, 14)).days  # to the newest record: nothing later is known
     soup = page(site, f"/-/time-in-stage?days={spell - 1}")
@@ -168,6 +179,7 @@ def test_time_in_stage_and_stuck(site: Path) -> None:
     assert soup.select_one("label[for='bt-days']") and soup.select_one("svg.box-chart")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("days", ["abc", "-5", ""])
 def test_bad_days_fall_back(site: Path, days: str) -> None:
     soup = page(site, f"/-/time-in-stage?days={days}")
@@ -175,6 +187,7 @@ def test_bad_days_fall_back(site: Path, days: str) -> None:
     assert soup.select_one("input#bt-days")["value"] == expected
 
 
+@pytest.mark.slow
 def test_committee_page(site: Path) -> None:
     soup = page(site, "/-/committee/" + tilde_encode(COMMITTEE) + "?days=700")  # 748 days to 2018-11-01
     assert soup.select_one("h1").get_text() == COMMITTEE
@@ -182,6 +195,7 @@ def test_committee_page(site: Path) -> None:
     assert soup.select_one("svg.box-chart")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("q", ["資訊總處", "资讯总处", "資訊", "资讯"])
 def test_search_traditional_and_simplified(site: Path, q: str) -> None:
     soup = page(site, "/-/search?q=" + quote(q))
@@ -191,6 +205,7 @@ def test_search_traditional_and_simplified(site: Path, q: str) -> None:
     assert soup.select_one(".bt-results mark")
 
 
+@pytest.mark.slow
 def test_search_finds_article_text(site: Path) -> None:
     """Simplified query; the 11th-term bill has it only in its 對照表. Hits are exactly the bills
     whose title, 案由 or article text contain the Traditional phrase."""
@@ -212,12 +227,14 @@ def test_search_finds_article_text(site: Path) -> None:
     assert fields == ["條文"]
 
 
+@pytest.mark.slow
 def test_search_box_is_labelled(site: Path) -> None:
     soup = page(site, "/-/search")
     field = soup.select_one("input#bt-q")
     assert field["name"] == "q" and soup.select_one("label[for='bt-q']")
 
 
+@pytest.mark.slow
 def test_stylesheet_served(site: Path) -> None:
     status, css = get(site, "/-/billtracker/pages.css")
     assert status == 200 and ".bt-timeline" in css
@@ -313,6 +330,7 @@ def test_committee_spell_open_until_today() -> None:
     assert (spells["done"]["days"], spells["done"]["ended_by"]) == (30, "審查完畢")
 
 
+@pytest.mark.slow
 def test_skip_link_is_first_and_targets_main(site: Path) -> None:
     soup = page(site, f"/-/bill/{CIO_BILL}")
     first = soup.select_one("body a[href]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -71,6 +72,7 @@ def test_migration_merges_copies_recorded_under_other_ports(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.slow
 def test_two_replays_on_different_ports_leave_one_row_per_problem(tmp_path: Path, samples_dir: Path) -> None:
     """The real engine twice, each time against a new ReplayServer (a new port)."""
     db_path = tmp_path / "twice.db"

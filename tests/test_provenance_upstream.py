@@ -57,12 +57,14 @@ def test_upstream_url_maps_the_longest_prefix_and_leaves_live_urls_alone() -> No
     assert upstream_url("http://127.0.0.1:9/v2/bills/1", upstream) == "http://127.0.0.1:9/v2/bills/1"
 
 
+@pytest.mark.slow
 def test_no_reader_facing_column_names_the_replay(cli_crawl: tuple[Path, str]) -> None:
     found = columns_with_replay_urls(cli_crawl[0])
     assert {c.split(".")[0] for c in found} <= REPLAY_ONLY, found
     assert found.get("fetches.url", 0) > 0  # the requests really went to the replay
 
 
+@pytest.mark.slow
 def test_a_source_link_is_the_upstream_url_and_the_hash_the_body_fetched(cli_crawl: tuple[Path, str]) -> None:
     with sqlite3.connect(cli_crawl[0]) as conn:
         source_url, sha = conn.execute(
@@ -91,6 +93,7 @@ def test_a_source_link_is_the_upstream_url_and_the_hash_the_body_fetched(cli_cra
         }
 
 
+@pytest.mark.slow
 def test_the_bill_page_links_the_upstream_record(
     cli_crawl: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

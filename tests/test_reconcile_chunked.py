@@ -123,12 +123,14 @@ def reset(db: sqlite_utils.Database) -> None:
     db.execute("update bills set sources = null")
 
 
+@pytest.mark.slow
 def test_scale_backfill_same_in_any_chunks(scale_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     tables = assert_same(scale_db, tmp_path, monkeypatch)
     assert len(tables["stage_sources"]) > 1000  # every flow stage gets its source row
     assert len(tables["changes"]) > SCALE_BILLS  # the crawl's new-bill events and reconcile's own
 
 
+@pytest.mark.slow
 def test_scale_steady_and_scoped_same_in_any_chunks(
     scale_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -150,6 +152,7 @@ def test_scale_steady_and_scoped_same_in_any_chunks(
     assert_same(source, tmp_path, monkeypatch, only=some)
 
 
+@pytest.mark.slow
 def test_every_source_same_in_any_chunks(
     full_crawled_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -160,6 +163,7 @@ def test_every_source_same_in_any_chunks(
     assert_same(full_crawled_db, tmp_path, monkeypatch, only={MERGED})
 
 
+@pytest.mark.slow
 def test_every_source_changed_inputs_same_in_any_chunks(
     full_crawled_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -187,6 +191,7 @@ def test_every_source_changed_inputs_same_in_any_chunks(
     assert_same(prepared(full_crawled_db, tmp_path, change), tmp_path, monkeypatch, only={MERGED})
 
 
+@pytest.mark.slow  # 130,000 bills written before it reads: seconds of its own
 def test_scope_of_a_full_backfill(tmp_path: Path):
     """After a 150k-bill backfill every bill is touched: the scope is read without an IN list of
     every bill (twice over, that was past SQLite's 250,000-variable limit: 'too many SQL variables')."""

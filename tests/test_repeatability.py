@@ -101,12 +101,14 @@ def assert_same_facts(got: Path, want: Path) -> None:
         assert mine[table] == theirs[table], f"{table}: extra {extra}, missing {missing}"
 
 
+@pytest.mark.slow
 def test_the_clean_crawl_is_not_trivially_empty(corpus_crawl: tuple[Path, str]) -> None:
     tables = facts(corpus_crawl[0])
     assert len(tables["bills"]) > 3500 and len(tables["merged_reviews"]) > 1000
     assert tables["disagreements"] and tables["problems"] and tables["source_bills"]
 
 
+@pytest.mark.slow
 def test_records_in_another_order_make_the_same_database(
     corpus_crawl: tuple[Path, str], samples_dir: Path, corpus_dir: Path, tmp_path: Path
 ) -> None:
@@ -133,6 +135,8 @@ def bill_count(db: Path) -> int:
         return 0
 
 
+@pytest.mark.faults
+@pytest.mark.slow
 def test_kill_9_then_recrawl_makes_the_same_database(
     corpus_crawl: tuple[Path, str], samples_dir: Path, corpus_dir: Path, tmp_path: Path
 ) -> None:

@@ -84,6 +84,7 @@ def test_an_undated_corpus_is_refused_by_name(tmp_path: Path, corpus_dir: Path) 
     assert load_corpus(root, captured="2019-05-01").captured_on == "2019-05-01"
 
 
+@pytest.mark.slow
 def test_whole_corpus_crawl_stores_every_record(corpus_crawl: tuple[Path, str], corpus_dir: Path) -> None:
     db = sqlite_utils.Database(corpus_crawl[0])
     corpus = load_corpus(corpus_dir)
@@ -96,6 +97,7 @@ def test_whole_corpus_crawl_stores_every_record(corpus_crawl: tuple[Path, str], 
     assert captured, "dataset 20 rows were read"
 
 
+@pytest.mark.slow
 def test_each_gap_is_one_problem(corpus_crawl: tuple[Path, str], corpus_dir: Path) -> None:
     db = sqlite_utils.Database(corpus_crawl[0])
     rows = list(db.query("select bill_no, url, times from problems where kind = 'corpus-gap'"))

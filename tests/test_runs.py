@@ -119,6 +119,7 @@ def fetch_list(base_url: str, page: int) -> list[dict]:
         return json.loads(response.read())["bills"]
 
 
+@pytest.mark.slow
 def test_413_on_a_list_page_is_partial_never_ok(tmp_path: Path, samples_dir: Path) -> None:
     """Live: 6,118 of 16,118 bills lost to 413 and the run ended ok, exit 0. Not any more."""
 
@@ -148,6 +149,7 @@ def test_413_on_a_list_page_is_partial_never_ok(tmp_path: Path, samples_dir: Pat
     assert list_page(urlsplit(missed["url"]).path + "?" + urlsplit(missed["url"]).query) == 2
 
 
+@pytest.mark.slow
 def test_problems_that_lose_nothing_leave_the_run_ok(crawled_db: Path) -> None:
     """The replay crawl has 404s (related bills outside the samples), doubted dates and a bill
     without a 議案流程: recorded, and the run is still ok with nothing missed."""
@@ -184,6 +186,7 @@ def job_settings(base_url: str) -> dict[str, str]:
     return {**replay_settings(base_url), "BILLTRACKER_TODAY": TODAY, **FAST}
 
 
+@pytest.mark.slow
 def test_given_up_429_is_partial_then_the_retry_fetches_only_it(
     tmp_path: Path, samples_dir: Path, crawled_db: Path
 ) -> None:
@@ -233,6 +236,7 @@ def never_recovers(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) 
     return db_path
 
 
+@pytest.mark.slow
 def test_a_retry_that_recovers_nothing_is_flagged(never_recovers: Path) -> None:
     db = sqlite_utils.Database(never_recovers)
     runs = list(db["scrape_runs"].rows_where(order_by="id"))
@@ -257,6 +261,7 @@ def get(db_path: Path, path: str) -> Any:
     return response
 
 
+@pytest.mark.slow
 def test_health_shows_a_partial_run_never_as_ok(never_recovers: Path) -> None:
     [health] = get(never_recovers, "/billtracker/health.json?_shape=array").json()
     runs = list(sqlite_utils.Database(never_recovers)["scrape_runs"].rows_where(order_by="id"))
@@ -266,6 +271,7 @@ def test_health_shows_a_partial_run_never_as_ok(never_recovers: Path) -> None:
     assert "1 request missed" in health["last_error"]
 
 
+@pytest.mark.slow
 def test_runs_feed_lists_the_partial_runs(never_recovers: Path) -> None:
     response = get(never_recovers, "/billtracker/runs_feed.atom")
     assert response.headers["cache-control"] == "no-store"
@@ -278,6 +284,7 @@ def test_runs_feed_lists_the_partial_runs(never_recovers: Path) -> None:
     assert "flagged" in newest.summary and f"retry of run {runs[1]['id']}: 0 recovered" in newest.summary
 
 
+@pytest.mark.slow
 def test_runs_feed_without_a_bad_run_is_an_empty_feed(crawled_db: Path) -> None:
     feed = feedparser.parse(get(crawled_db, "/billtracker/runs_feed.atom").text)
     assert not feed.bozo and feed.version == "atom10"

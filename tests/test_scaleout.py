@@ -43,6 +43,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory, crawled_db: Path) -> Path
     return out
 
 
+@pytest.mark.slow
 def test_publish_writes_a_whole_single_file_snapshot(snapshot: Path, crawled_db: Path):
     assert table_counts(snapshot) == table_counts(crawled_db)
     with sqlite3.connect(snapshot) as conn:
@@ -123,6 +124,9 @@ def cluster(snapshot: Path, tmp_path: Path) -> Iterator[dict]:
             proc.wait()
 
 
+@pytest.mark.cluster
+@pytest.mark.faults
+@pytest.mark.slow
 def test_one_replica_down_no_request_fails(cluster: dict):
     name = cluster["snapshot"].stem
     url = f"{cluster['base']}/{name}/bill_timeline.json?bill_no={CIO_BILL}&_shape=array"
@@ -148,6 +152,8 @@ def test_one_replica_down_no_request_fails(cluster: dict):
     assert b.poll() is None
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_replicas_refuse_writes_and_carry_security_headers(cluster: dict):
     request = urllib.request.Request(f"{cluster['base']}/", data=b"x", method="POST")
     with pytest.raises(urllib.error.HTTPError) as err:

@@ -122,6 +122,7 @@ def block_lists(path_qs: str):  # noqa: ANN201 - an overlay: every bill list is 
     return None
 
 
+@pytest.mark.slow
 def test_empty_run_is_retried_with_backoff_then_flagged(samples_dir: Path, tmp_path: Path) -> None:
     db_path = tmp_path / "billtracker.db"
     sleeps: list[float] = []
@@ -155,6 +156,7 @@ def test_empty_run_is_retried_with_backoff_then_flagged(samples_dir: Path, tmp_p
     )
 
 
+@pytest.mark.slow
 def test_crawl_that_never_starts_is_failed(tmp_path: Path) -> None:
     db_path = tmp_path / "billtracker.db"
     last = run_job(Job("broken", spider="no_such_spider"), db_path, {}, RetryPolicy(attempts=1))
@@ -173,6 +175,7 @@ def get_json(url: str) -> object:
         return json.loads(response.read())
 
 
+@pytest.mark.slow
 def test_up_serves_and_crawls(samples_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "tiny.toml"
     config.write_text(

@@ -46,6 +46,7 @@ def responses(crawled_db: Path) -> dict[str, object]:
     return asyncio.run(fetch())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["html", "row", "json", "sql", "post"])
 def test_security_headers_on_every_response(responses, kind: str):
     headers = responses[kind].headers
@@ -53,21 +54,25 @@ def test_security_headers_on_every_response(responses, kind: str):
         assert headers.get(name.decode()) == value.decode(), (kind, name)
 
 
+@pytest.mark.slow
 def test_pages_and_canned_queries_work(responses):
     assert responses["html"].status_code == 200
     assert responses["row"].status_code == 200
     assert responses["json"].status_code == 200 and responses["json"].json()
 
 
+@pytest.mark.slow
 def test_arbitrary_sql_is_off(responses):
     assert responses["sql"].status_code == 403
 
 
+@pytest.mark.slow
 def test_no_database_download_and_no_csv_stream(responses):
     assert responses["download"].status_code in (403, 404)
     assert responses["stream"].status_code == 400  # CSV streaming refused
 
 
+@pytest.mark.slow
 def test_nothing_writable_from_the_web(responses):
     assert responses["post"].status_code == 405
     assert responses["put"].status_code == 405

@@ -123,6 +123,7 @@ def test_bad_bodies_are_problems(body: bytes, kind: str) -> None:
     assert not [i for i in items if isinstance(i, LawTextItem)]
 
 
+@pytest.mark.slow
 def test_real_engine_links_moj_to_ly_law(tmp_path: Path, replay) -> None:  # type: ignore[no-untyped-def]
     db_path = tmp_path / "moj.db"
     assert run_crawl(db_path, replay.base_url).returncode == 0  # LY laws first: the link is by name

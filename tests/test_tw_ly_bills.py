@@ -203,6 +203,7 @@ def test_an_empty_page_that_should_have_bills_is_a_problem(spider: TwLyBillsSpid
 # --- the real engine, once (the shared crawl) -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_crawl_keeps_provenance(crawled_db: Path, replay: ReplayServer) -> None:
     conn = sqlite3.connect(crawled_db)
     fetches = conn.execute("SELECT url, status, fetched_at, content_sha256, bytes FROM fetches").fetchall()
@@ -285,6 +286,7 @@ def test_list_mode_falls_back_to_details_when_the_api_ignores_output_fields(
     assert details == [f"/v2/bills/{b['議案編號']}" for b in ignored["bills"]]
 
 
+@pytest.mark.slow
 def test_list_mode_crawl_stores_what_the_detail_crawl_stores(
     tmp_path: Path, replay: ReplayServer, crawled_db: Path
 ) -> None:
@@ -349,6 +351,7 @@ def window_crawl(tmp_path: Path, samples_dir: Path, corpus_dir: Path, spider_win
     }
 
 
+@pytest.mark.slow
 def test_a_query_larger_than_the_window_is_split_and_every_bill_stored(
     tmp_path: Path, samples_dir: Path, corpus_dir: Path
 ) -> None:
@@ -367,6 +370,7 @@ def test_a_query_larger_than_the_window_is_split_and_every_bill_stored(
 # --- the default scope: the current term and every organisational law --------------------------
 
 
+@pytest.mark.slow
 def test_the_default_scope_is_the_current_term_and_every_organisational_law(
     tmp_path: Path, replay: ReplayServer
 ) -> None:
@@ -404,6 +408,7 @@ def test_the_default_scope_is_the_current_term_and_every_organisational_law(
     assert others <= related and listed
 
 
+@pytest.mark.slow
 def test_a_listing_that_is_not_newest_first_falls_back_loudly_to_a_full_pass(
     tmp_path: Path, samples_dir: Path, crawled_db: Path
 ) -> None:

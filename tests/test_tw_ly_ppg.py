@@ -1,4 +1,4 @@
-"""tw_ly_ppg on the self-written fixtures in tests/files/ppg/ (no raw ppg page exists: see its
+"""tw_ly_ppg on the self-written fixtures in billtracker/replay/fixtures/ppg/ (no raw ppg page exists: see its
 README). Both layouts are parsed once at module level; then one-line checks of each fact against
 the CIO bill's real record (misq), and the spider's handling of pages that are not data."""
 
@@ -10,14 +10,14 @@ import json
 import pytest
 
 from billtracker.replay import ReplayServer
+from billtracker.replay.sources import PPG_FIXTURES as PPG
 from scrapers.health import TermDrift
 from scrapers.items import FetchItem, ProblemItem, SourceBillItem
 from scrapers.tw_ly.ppg import TwLyPpgSpider
 from scrapers.tw_ly.ppg_pages import parse_detail
 from scrapers.tw_ly.responses import BadBody
-from tests.source_helpers import FILES, fetched, of, response_from, spider_for
+from tests.source_helpers import fetched, of, response_from, spider_for
 
-PPG = FILES / "ppg"
 CIO_BILL = "1051006070201100"
 OLD = parse_detail((PPG / f"{CIO_BILL}_details.html").read_text(encoding="utf-8"))
 NEW = parse_detail((PPG / "1051006070201200_details.html").read_text(encoding="utf-8"))

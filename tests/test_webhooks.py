@@ -122,6 +122,7 @@ def test_a_failing_then_a_timing_out_receiver_gets_every_event_once_in_order(tmp
     assert len({r["event_id"] for r in slow.received}) == 5 < len(slow.received)
 
 
+@pytest.mark.faults
 def test_a_receiver_killed_mid_run_gets_every_event_once_after_recovery(tmp_path: Path) -> None:
     db_path = tmp_path / "b.db"
     make_db(db_path).close()
@@ -214,6 +215,7 @@ def test_the_outbox_and_the_subscriptions_are_not_served(tmp_path: Path, table: 
     assert f'"{table}"' not in listing
 
 
+@pytest.mark.slow
 def test_a_real_crawl_s_changes_reach_the_receiver_with_the_stored_evidence(
     tmp_path: Path, samples_dir: Path
 ) -> None:

@@ -18,7 +18,8 @@ replay_option = click.option(
     flag_value="",
     default=None,
     metavar="DIR",
-    help="Crawl recorded responses served from DIR on 127.0.0.1 (default ../shared/samples).",
+    help="Crawl recorded responses served from DIR on 127.0.0.1 "
+    "(default $BILLTRACKER_SAMPLES, else ../shared/samples).",
 )
 
 # Real records laid out like ../shared/corpus/ly-term9, served by the replay beside the samples.

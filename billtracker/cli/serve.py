@@ -40,7 +40,9 @@ def serve(db: str, port: int, host: str) -> None:
 @click.command()
 @click.option("--db", default=DEFAULT_DB, show_default=True)
 @click.option("--port", default=8001, show_default=True)
-@click.option("--samples", default="", help="Samples folder (default ../shared/samples).")
+@click.option(
+    "--samples", default="", help="Samples folder (default $BILLTRACKER_SAMPLES, else ../shared/samples)."
+)
 @click.option("--no-serve", is_flag=True, help="Crawl only; do not start Datasette.")
 def demo(db: str, port: int, samples: str, no_serve: bool) -> None:
     """Crawl the recorded responses into ./billtracker.db, then serve it on port 8001.

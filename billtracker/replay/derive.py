@@ -116,8 +116,10 @@ def resolve_samples_dir(samples_dir: Path | str | None = None) -> Path:
     """Argument > env > default; fail loudly, naming the path, when it is not a directory."""
     path = Path(samples_dir) if samples_dir is not None else default_samples_dir()
     if not path.is_dir():
+        # An installed wheel has no ../shared beside it: say what the folder is and how to name it.
         raise SamplesNotFound(
-            f"samples directory not found: {path} (pass samples_dir / --samples or set {ENV_SAMPLES})"
+            f"samples directory not found: {path} (the recorded responses the replay serves, "
+            f"../shared/samples beside a clone: pass --replay DIR / demo --samples DIR, or set {ENV_SAMPLES})"
         )
     return path
 

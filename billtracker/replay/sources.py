@@ -2,8 +2,8 @@
 
 Every host is served from the one replay origin under its own real path, so a spider crawls the
 replay by changing only its base URL setting:
-- ppg: SELF-WRITTEN fixtures (tests/files/ppg/, see its README): no raw ppg page exists; a bill
-  with no fixture gets the real-looking 此筆資料尚未建置 placeholder page.
+- ppg: SELF-WRITTEN fixtures (fixtures/ppg/ beside this module, package data; see its README): no
+  raw ppg page exists; a bill with no fixture gets the real-looking 此筆資料尚未建置 placeholder page.
 - open data dataset 20: DERIVED. The CSV and JSON downloads are rebuilt from the verbatim
   dataset-20 rows kept as `csv` in misq proposal_*.json, with the real downloads' quirks (UTF-8
   BOM, trailing comma on every CSV line, JSON as concatenated objects). Dataset 9 (委員名單) is
@@ -24,12 +24,11 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from billtracker.paths import REPO_ROOT
-
 from .answers import json_response, page_of
 from .derive import MISQ_DIR, MISQ_FETCHED_AT, ReplayData
 
-PPG_FIXTURES = REPO_ROOT / "tests" / "files" / "ppg"
+# Package data: an installed wheel replays them too (pyproject.toml [tool.setuptools.package-data]).
+PPG_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ppg"
 LIS_DIR = "lis.ly.gov.tw"
 LEGISLATOR_CSV = "data.ly.gov.tw/ronnywang_data_legislator.csv"
 LIS_BILLS = "lis.ly.gov.tw/twly_bills_9.extract_organisational-laws.json"
@@ -148,7 +147,7 @@ def route_sources(data: ReplayData, path: str, query: list[tuple[str, str]]) -> 
     params = dict(query)
     if path == "/ppg/api/v1/all-bills":
         term, page = params.get("term", ""), params.get("page", "1")
-        # self-written from the misq facts of 2018-11-01 (tests/files/ppg/README.md)
+        # self-written from the misq facts of 2018-11-01 (fixtures/ppg/README.md)
         return _dated_file(
             PPG_FIXTURES / f"all-bills_term{term}_page{page}.json", JSON_TYPE, MISQ_FETCHED_AT[:10]
         )

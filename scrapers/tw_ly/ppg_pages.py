@@ -3,7 +3,7 @@
 No raw ppg page was ever recorded (../shared/samples/PROVENANCE.md): this parser follows the
 research notes -- an older table layout with 議案流程 rows (會期, 日期, 院會/委員會, 狀態) and a
 newer card layout whose 審議進度 is a <dl> of dates (<dt>) and steps (<dd>) -- and the fixtures in
-tests/files/ppg/ were written to that description with the CIO bill's real facts. Run
+billtracker/replay/fixtures/ppg/ were written to that description with the CIO bill's real facts. Run
 `billtracker record URL` against the live site and compare before trusting it.
 
 Thymeleaf leftovers (`th:text` attributes, literal `${...}` when a template was served
