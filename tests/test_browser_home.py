@@ -26,7 +26,7 @@ from tests.conftest import CIO_BILL
 from tests.test_browser_pages import SHOTS, dump, free_port, run_chromium, screenshot
 from tests.test_home import data_day
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium over a crawled database
 
 
 def serve(db_path: Path, today: str) -> tuple[subprocess.Popen[bytes], str]:
