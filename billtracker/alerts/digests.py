@@ -14,7 +14,6 @@ import hashlib
 import html
 import smtplib
 import sqlite3
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from billtracker.alerts.subscriptions import BadSubscription
+from billtracker.alerts.subscriptions import BadSubscription, read_config
 from billtracker.paths import REPO_ROOT
 from pipelines.history.versions import KIND_LABELS
 from pipelines.rawsql import select
@@ -58,12 +57,7 @@ def load_digests(path: str | Path = DEFAULT_DIGESTS) -> DigestConfig:
     """site_url, [smtp] host/port/sender/starttls, unsubscribe_url, and [[digest]] entries: name,
     watch, to (a list of addresses), period (daily or weekly)."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadSubscription(f"digest config not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadSubscription(f"{path}: not valid TOML: {exc}") from None
+    raw = read_config(path, "digest")
     digests = []
     for i, entry in enumerate(raw.get("digest", []), start=1):
         where = f"{path}: digest #{i}"

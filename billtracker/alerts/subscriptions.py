@@ -11,6 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -33,16 +34,21 @@ class Subscription:
     secret_env: str
 
 
+def read_config(path: Path, what: str) -> dict[str, Any]:
+    """An alert config file as TOML, or BadSubscription naming the file (missing or not TOML)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadSubscription(f"{what} config not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadSubscription(f"{path}: not valid TOML: {exc}") from None
+
+
 def load_subscriptions(path: str | Path = DEFAULT_SUBSCRIPTIONS) -> list[Subscription]:
     """[[subscription]] entries: name, watch, url (http or https) and secret_env, the name of
     the environment variable holding the HMAC secret (a secret in the file would end up in git)."""
     path = Path(path)
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadSubscription(f"subscription config not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadSubscription(f"{path}: not valid TOML: {exc}") from None
+    config = read_config(path, "subscription")
     subs = []
     for i, entry in enumerate(config.get("subscription", []), start=1):
         where = f"{path}: subscription #{i}"

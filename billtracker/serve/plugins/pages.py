@@ -19,10 +19,9 @@ package is enough. Every page is rendered on the server and works without JavaSc
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
@@ -35,6 +34,7 @@ from billtracker.serve.read import asof, home, journey, lawview, legislators, se
 from billtracker.serve.read.svgchart import box_chart
 from pipelines.schema.api import ROWID_SPAN
 from pipelines.schema.fts import SEARCH_INDEX
+from scrapers.clock import taipei_today
 
 # Datasette's table search (?_search=, ?_search_COLUMN=) per table, from the one search index.
 TABLE_SEARCH = {"bills": SEARCH_INDEX}
@@ -48,8 +48,7 @@ STUCK_SHOWN = 200  # rows of the stuck list rendered; the caption gives the full
 
 def today() -> date:
     """Asia/Taipei's today; BILLTRACKER_TODAY freezes it (as for crawls) so pages are reproducible."""
-    frozen = os.environ.get("BILLTRACKER_TODAY", "")
-    return date.fromisoformat(frozen) if frozen else datetime.now(ZoneInfo("Asia/Taipei")).date()
+    return taipei_today(os.environ.get("BILLTRACKER_TODAY", ""))
 
 
 async def bills_database(datasette: Any) -> Any:
