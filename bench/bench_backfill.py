@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bills", type=int, default=default, help=f"corpus size (default {default})")
     parser.add_argument("--changed", type=int, default=100, help="bills changed for the refresh run")
     parser.add_argument("--profile", action="store_true", help="cProfile the crawl; print top functions")
+    parser.add_argument("--profile-out", help="with --profile: keep the cProfile file here (for pstats)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-refresh", action="store_true", help="skip the incremental refresh run")
     parser.add_argument("--db", help="write the backfill here and keep it (e.g. for bench_api.py --db)")
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"{db} exists: the backfill needs a fresh file")
         replay = Replay(args.bills)
         try:
-            prof = Path(tmp) / "crawl.prof" if args.profile else None
+            prof = Path(args.profile_out or Path(tmp) / "crawl.prof") if args.profile else None
             if prof:  # the profiled crawl is the plain full pass: cProfile sees one process
                 result = crawl(replay.base_url, db, prof)
             else:

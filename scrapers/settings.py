@@ -72,6 +72,8 @@ BILLTRACKER_DB = "billtracker.db"
 # its own transaction; the BULK profile batches 500).
 BILLTRACKER_BATCH_ITEMS = 1
 BILLTRACKER_BATCH_SECONDS = 2.0
+# The store in a process of its own, beside Scrapy on a second core (the BULK profile).
+BILLTRACKER_STORE_PROCESS = False
 # Frozen "today" (YYYY-MM-DD) for tests; empty means the real Asia/Taipei date.
 BILLTRACKER_TODAY = ""
 # Replay URL prefix -> the upstream URL prefix it stands for (JSON on the command line); the

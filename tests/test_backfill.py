@@ -117,8 +117,16 @@ def test_plan_splits_into_leaves_that_fit_and_the_backfill_stores_every_bill(
     assert f"{len(rows)}/{len(rows)} pages" in done.stdout and f"{len(stored):,} new bills" in done.stdout
 
 
-@pytest.mark.faults
+def children(pid: int) -> list[int]:
+    """The child processes of pid (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
 @pytest.mark.slow
+@pytest.mark.faults
 def test_a_backfill_killed_midway_resumes_without_refetching_finished_pages(
     tmp_path: Path, server: ReplayServer
 ) -> None:
@@ -144,9 +152,15 @@ def test_a_backfill_killed_midway_resumes_without_refetching_finished_pages(
             crawl_pid = int(row[0])
             break
     assert crawl_pid is not None, "the backfill crawl never marked 5 pages done"
+    store_children = children(crawl_pid)  # the bulk profile's store process
+    assert store_children
     os.kill(crawl_pid, signal.SIGKILL)
     first.communicate(timeout=60)
     assert first.returncode != 0  # the command says the backfill is not done
+    deadline = time.monotonic() + 15  # the orphaned store process sees the pipe close and ends
+    while any(Path(f"/proc/{pid}").exists() for pid in store_children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in store_children if Path(f"/proc/{pid}").exists()]
     before = ledger(db)
     finished = {ledger_identity(q, p) for q, p, _, done_at, _ in before if done_at}
     unfinished = {ledger_identity(q, p) for q, p, _, done_at, _ in before if not done_at}

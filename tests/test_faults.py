@@ -203,6 +203,32 @@ def test_disk_full_is_a_clear_error_and_no_partial_bill(tmp_path: Path, corpus: 
     assert all(after[k] == v for k, v in before.items())  # nothing stored before is lost
 
 
+def test_the_store_process_killed_mid_backfill_fails_the_crawl_and_leaves_whole_bills(
+    tmp_path: Path, corpus: ScaleCorpus
+):
+    """BILLTRACKER_STORE_PROCESS (the bulk profile): the store runs in a child process. If that
+    child dies, the crawl must not go on as if stored: the next hand-over names the death and the
+    run is failed; what the child committed is whole bills only."""
+    db_path = tmp_path / "child.db"
+    items = bill_items(corpus, range(120))
+    crawler = get_crawler(settings_dict={"BILLTRACKER_DB": str(db_path)})
+    store = StorePipeline(str(db_path), TODAY_DATE, crawler, batch_items=20, store_process=True)
+    store.open_spider()
+    for item in items[:60]:
+        store.process_item(item)
+    store.on_idle()  # the first 60 committed
+    assert store.writer is not None
+    os.kill(store.writer.proc.pid, signal.SIGKILL)
+    store.writer.proc.join(timeout=10)
+    for item in items[60:]:
+        store.process_item(item)
+    store.on_idle()
+    store.close_spider()
+    assert store.failed is not None and "the store's process ended" in str(store.failed)
+    assert "the store's process ended" in crawler.stats.get_value(FAILED_STAT)
+    assert assert_whole_bills(db_path, items) == 60
+
+
 def test_read_only_database_is_a_clear_error(tmp_path: Path, corpus: ScaleCorpus):
     db_path = tmp_path / "ro.db"
     items = bill_items(corpus, range(30))

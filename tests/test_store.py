@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import multiprocessing
 import sqlite3
 from collections.abc import Iterator
 from datetime import date
@@ -36,11 +37,12 @@ def bill_item(record: dict[str, Any], fetched_at: str = "2026-11-26T01:00:00Z") 
 class Store:
     """A StorePipeline run: open, feed items, close -- as the Scrapy engine drives it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, **options: Any) -> None:
         self.path = path
+        self.options = options
 
     def run(self, *items: Any) -> dict[str, int]:
-        pipeline = StorePipeline(str(self.path), TODAY)
+        pipeline = StorePipeline(str(self.path), TODAY, **self.options)
         pipeline.open_spider()
         for item in items:
             assert pipeline.process_item(item) is item
@@ -200,3 +202,37 @@ def test_trigram_search_finds_chinese_substrings(
     assert expected <= found
     like = {b for (b,) in store.rows("SELECT bill_no FROM bills WHERE title || reason LIKE ?", [f"%{term}%"])}
     assert found == like  # the index agrees with a full scan
+
+
+def stable_rows(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table but its wall-clock columns (*_at: when this run wrote it)."""
+    out = {}
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            if table.startswith(("bills_fts", "sqlite_", "_")) or table in ("watches", "scrape_runs"):
+                continue
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+            kept = [c for c in columns if not c.endswith("_at") and c not in ("id", "rowid")]
+            if kept:
+                select = ", ".join(f'"{c}"' for c in kept)
+                out[table] = sorted(map(repr, conn.execute(f'SELECT {select} FROM "{table}"')))
+    return out
+
+
+def test_the_store_in_its_own_process_writes_what_the_store_in_the_crawl_writes(
+    tmp_path: Path, replay_data: ReplayData
+) -> None:
+    """BILLTRACKER_STORE_PROCESS hands items to a child process (the bulk profile): same rows,
+    same counts, and the child is gone once the spider closes."""
+    prov = Provenance("http://replay/v2/laws/01010", "2026-11-26T01:00:00Z", "ab" * 32, "tw_ly_bills")
+    items: list[Any] = [bill_item(copy.deepcopy(r)) for r in replay_data.bills.values()]
+    items.insert(3, LawItem("01010", {"名稱": "行政院組織法", "法律狀態": "現行"}, prov))
+    items.append(ProblemItem("http-500", "server error", "http://replay/v2/bills?page=9", "tw_ly_bills"))
+    items += [bill_item(copy.deepcopy(r)) for r in replay_data.bills.values()]  # no-ops now
+    here = Store(tmp_path / "here.db", batch_items=7)
+    child = Store(tmp_path / "child.db", batch_items=7, store_process=True)
+    assert child.run(*items) == here.run(*items)
+    assert here.counts()["bills"] == len(replay_data.bills) and here.counts()["problems"] >= 1
+    assert stable_rows(child.path) == stable_rows(here.path)
+    assert not [p for p in multiprocessing.active_children() if p.name == "billtracker-store"]

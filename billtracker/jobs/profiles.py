@@ -21,6 +21,9 @@ BULK: dict[str, str] = {
     "TW_LY_LIST_FIELDS": ",".join(WHOLE_RECORD_FIELDS),
     # One transaction per 500 items instead of one fsync'd commit per item (pipelines/store/pipeline.py).
     "BILLTRACKER_BATCH_ITEMS": "500",
+    # The store in its own process (pipelines/store/writer_process.py): Scrapy and the store each
+    # get a core instead of sharing one.
+    "BILLTRACKER_STORE_PROCESS": "True",
     # Scrapy runs each response's output through CONCURRENT_ITEMS (default 100) asyncio worker
     # tasks; our pipeline is synchronous, so 100 tasks per response were pure overhead (profile:
     # 225,000 tasks for 2,200 responses).

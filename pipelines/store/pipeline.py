@@ -11,6 +11,9 @@ Batching (BILLTRACKER_BATCH_ITEMS > 1, the bulk profile): items share one transa
 every N items or BILLTRACKER_BATCH_SECONDS, each item inside its own savepoint, so one bad item
 still rolls back alone. A commit per item fsyncs the WAL ~300,000 times in a 150k backfill; a
 kill -9 loses at most the open batch, which the next crawl fetches again (nothing stored is lost).
+With BILLTRACKER_STORE_PROCESS (the bulk profile too) this pipeline hands every item, in order,
+to the same store running in a process of its own (pipelines/store/writer_process.py), on the
+second core.
 
 Writes are plain sqlite3 statements (pipelines/rawsql.py), not sqlite-utils calls: a 150k
 backfill stores ~1,000,000 rows. A new bill (the whole backfill) has nothing stored to compare,
@@ -28,6 +31,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -54,12 +59,15 @@ from pipelines.rawsql import atomic, insert, select, select_one, upsert
 from pipelines.schema import open_db
 from pipelines.store import backfill_ledger as backfill
 from pipelines.store.moj_law import store_law_text
+from pipelines.store.writer_process import StoreArgs, WriterProcess, WriterProcessDied
 from scrapers.clock import taipei_today, utc_now
 from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, PageDoneItem, PlanLeafItem, ProblemItem
 
 logger = logging.getLogger(__name__)
 # sqlite3 errors that mean "this database cannot be written", not "this item is bad".
+# The store's page cache (KiB): the indexes a 150,000-bill backfill inserts into stay in memory.
+STORE_CACHE_KIB = 262_144
 UNWRITABLE = ("database or disk is full", "readonly database", "disk i/o error", "unable to open database")
 
 
@@ -80,6 +88,7 @@ class StorePipeline:
         watches_path: str = "",
         batch_items: int = 1,
         batch_seconds: float = 2.0,
+        store_process: bool = False,
     ) -> None:
         self.db_path = db_path
         self.watches_path = watches_path or str(DEFAULT_WATCHES)
@@ -92,6 +101,10 @@ class StorePipeline:
         self._pending = 0
         self._batch_started = time.monotonic()
         self.failed: StoreUnavailable | None = None
+        self.store_process = store_process
+        self.writer: WriterProcess | None = None
+        self.fixed_run_id: int | None = None  # the writer process's run, told by the crawl's
+        self.in_writer_process = False
         self.watches: list[Watch] = []
         # Law codes known to have a `laws` row in this transaction; cleared on any rollback.
         self.known_laws: set[str] = set()
@@ -106,6 +119,7 @@ class StorePipeline:
             settings.get("BILLTRACKER_WATCHES"),
             batch_items=settings.getint("BILLTRACKER_BATCH_ITEMS"),
             batch_seconds=settings.getfloat("BILLTRACKER_BATCH_SECONDS"),
+            store_process=settings.getbool("BILLTRACKER_STORE_PROCESS"),
         )
         # Scrapy closes pipelines in reverse order: ReconcilePipeline (900) would find the last
         # batch uncommitted and its write lock held. The spider goes idle before a finished crawl
@@ -114,10 +128,21 @@ class StorePipeline:
         return pipeline
 
     def on_idle(self, spider: Any = None) -> None:
-        if self.db is not None and self.failed is None:
+        """Everything so far stored and committed (the writer process's too) when this returns."""
+        if self.writer is not None and self.failed is None:
+            with self.writer_guard():
+                self.writer.commit()
+        elif self.db is not None and self.failed is None:
             self.commit()
 
     def open_spider(self, spider: Any = None) -> None:
+        if self.store_process:
+            log_level = self.crawler.settings.get("LOG_LEVEL") if self.crawler else "INFO"
+            args = StoreArgs(
+                self.db_path, self.today, self.watches_path, self.batch_items, self.batch_seconds, log_level
+            )
+            self.writer = WriterProcess(args, type(self))
+            return
         try:
             self.db = open_db(self.db_path)
         except sqlite3.OperationalError as exc:
@@ -127,6 +152,11 @@ class StorePipeline:
         # Each item's savepoint copies every page it changes to a sub-journal, by default a temp
         # file: in memory, a 3,000-bill backfill spent ~25% less CPU (bench/bench_store.py).
         self.db.execute("PRAGMA temp_store = MEMORY")
+        # SQLite's default page cache is 2 MB: past a few thousand bills every index insert missed
+        # it. In WAL mode NORMAL syncs at checkpoints, not at each commit: a killed crawl still
+        # loses nothing committed; only a power cut could undo the last commits (fetched again).
+        self.db.execute(f"PRAGMA cache_size = -{STORE_CACHE_KIB}")
+        self.db.execute("PRAGMA synchronous = NORMAL")
         # Issue 4: the watch config decides which changes each watch's feed carries. A broken
         # config is a problem row and the stored watches stay: it must not stop the crawl.
         try:
@@ -137,6 +167,8 @@ class StorePipeline:
 
     def run_id(self) -> int | None:
         """The scrape_runs row of this crawl (set by pipelines.store.runs.RunRecorder), if any."""
+        if self.fixed_run_id is not None:
+            return self.fixed_run_id
         stats = self.crawler.stats if self.crawler else None
         return stats.get_value("billtracker/run_id") if stats else None
 
@@ -156,11 +188,16 @@ class StorePipeline:
     def unavailable(self, exc: BaseException) -> Exception:
         """Remember the failure, log one clear line, close the spider (reason store-unavailable);
         returns what process_item raises: DropItem in a crawl, StoreUnavailable outside one."""
-        self.failed = StoreUnavailable(f"cannot write {self.db_path}: {exc}")
-        logger.error("%s; stopping the crawl (nothing half-written)", self.failed)
+        return self.stop_crawl(StoreUnavailable(f"cannot write {self.db_path}: {exc}"))
+
+    def stop_crawl(self, failed: StoreUnavailable) -> Exception:
+        self.failed = failed
+        if not self.in_writer_process:  # there the crawl's side says it, once
+            logger.error("%s; stopping the crawl (nothing half-written)", self.failed)
         stats = self.crawler.stats if self.crawler else None
         if stats is not None:
-            stats.set_value("billtracker/store_unavailable", str(exc))
+            why = str(failed).removeprefix(f"cannot write {self.db_path}: ")
+            stats.set_value("billtracker/store_unavailable", why)
             # `scrapy crawl` itself exits 1 (scrapers/commands/crawl.py), not only billtracker's jobs.
             stats.set_value(FAILED_STAT, str(self.failed))
         try:
@@ -176,6 +213,12 @@ class StorePipeline:
         return DropItem(str(self.failed))
 
     def close_spider(self, spider: Any = None) -> None:
+        if self.writer is not None:
+            try:
+                with self.writer_guard():
+                    self.counts.update(self.writer.close())
+            finally:
+                self.writer.kill()
         if self.db is not None and self.failed is None:
             self.commit()
         c = self.counts
@@ -193,16 +236,42 @@ class StorePipeline:
         if self.db is not None:
             self.db.close()
 
+    @contextmanager
+    def writer_guard(self) -> Iterator[None]:
+        """The writer process said the database cannot be written, or died: stop the crawl here,
+        loudly, as the store in this process would."""
+        try:
+            yield
+        except WriterProcessDied as exc:
+            if self.failed is None:
+                self.stop_crawl(StoreUnavailable(str(exc)))
+            return
+        assert self.writer is not None
+        if self.writer.failed and self.failed is None:
+            self.stop_crawl(StoreUnavailable(self.writer.failed))
+
     def process_item(self, item: Any, spider: Any = None) -> Any:
-        """Store one item. A bug or bad record in one item becomes a `problems` row (with the
-        item's URL), never the end of the run; the item's own transaction is rolled back."""
-        assert self.db is not None
+        """Store one item (or hand it to the writer process). A bug or bad record in one item
+        becomes a `problems` row (with the item's URL), never the end of the run; the item's own
+        transaction is rolled back."""
         if self.failed is not None:
             return item
+        if self.writer is not None:
+            with self.writer_guard():
+                self.writer.put(item, self.run_id())
+            return item
+        self.store_item(item)
+        return item
+
+    def store_item(self, item: Any) -> None:
+        assert self.db is not None
         try:
             if self.batch_items > 1:
                 if not self.db.conn.in_transaction:
-                    self.db.conn.execute("BEGIN")
+                    # IMMEDIATE: take the write lock now. A deferred BEGIN that reads first fails
+                    # at once ("database is locked", busy_timeout or not) if another connection
+                    # (the run recorder) wrote since; the writer process meets that.
+                    self.db.conn.execute("BEGIN IMMEDIATE")
                 with atomic(self.db.conn):  # a savepoint: a bad item rolls back alone
                     self.dispatch(item)
             else:
@@ -226,7 +295,6 @@ class StorePipeline:
         self._pending += 1
         if self._pending >= self.batch_items or time.monotonic() - self._batch_started > self.batch_seconds:
             self.commit()
-        return item
 
     def dispatch(self, item: Any) -> None:
         assert self.db is not None
