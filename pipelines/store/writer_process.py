@@ -54,6 +54,7 @@ def _child_main(conn: Connection, args: StoreArgs, store_class: type) -> None:
     store = store_class(
         args.db_path, args.today, None, args.watches_path, args.batch_items, args.batch_seconds
     )
+    store.in_writer_process = True
 
     def reply(kind: str, result: Any = None, error: str | None = None) -> None:
         failed = str(store.failed) if store.failed is not None else None
