@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from billtracker.alerts.digests import load_digests, send_digests
 from billtracker.alerts.subscriptions import BadSubscription
 from billtracker.alerts.unsubscribe import BadToken, address_key, make_token, read_token
 from billtracker.cli.publish import publish_snapshot
+from billtracker.paths import REPO_ROOT
 from billtracker.serve.datasette import SETTINGS, datasette_app, metadata_for
 from tests.alerts_helpers import Inbox, add_changes, free_port, make_db
 
@@ -239,15 +241,20 @@ def test_tokens_name_one_digest_and_one_address() -> None:
         read_token("another-key-of-sixteen-bytes", token)
 
 
-def test_the_operators_one_liner_computes_the_same_key() -> None:
-    """docs/alerts.md re-subscribes with `printf %s ADDRESS | tr A-Z a-z | sha256sum`."""
-    out = subprocess.run(
-        ["bash", "-c", "printf %s 'Staffer@Example.ORG' | tr A-Z a-z | sha256sum | cut -d' ' -f1"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == address_key("Staffer@Example.ORG")
+def test_the_operators_one_liner_re_subscribes(tmp_path: Path) -> None:
+    """docs/alerts.md's re-subscribe line, run as written: it computes the same key and deletes
+    that row only."""
+    assert shutil.which("sqlite3"), "the sqlite3 shell is missing (apt-get install sqlite3)"
+    docs = (REPO_ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
+    [line] = [x for x in docs.splitlines() if x.startswith("sqlite3 billtracker.db") and "unsubscribes" in x]
+    db = make_db(tmp_path / "billtracker.db")
+    for digest, to in (("staff-cio-daily", "Staffer@Example.org"), ("staff-cio-daily", B), ("other", A)):
+        db["unsubscribes"].insert({"digest": digest, "address_key": address_key(to), "how": "page"})
+    db.conn.commit()
+    db.close()
+    subprocess.run(["bash", "-c", line], cwd=tmp_path, check=True, capture_output=True)
+    left = {(d, k) for d, k, _ in unsubscribes(tmp_path / "billtracker.db")}
+    assert left == {("staff-cio-daily", address_key(B)), ("other", address_key(A))}
 
 
 def test_a_published_replica_says_it_cannot_unsubscribe(site: dict, tmp_path: Path) -> None:
