@@ -325,3 +325,9 @@ def test_the_config_is_checked(tmp_path: Path) -> None:
 def test_only_the_unsubscribe_path_takes_a_post(site: dict) -> None:
     for path in ("/-/unsubscribe/", "/-/unsubscribex", "/billtracker/bills", "/-/unsubscribe.json"):
         assert request(site["db"], "POST", path).status_code == 405, path
+
+
+def test_a_huge_post_is_refused_unread(site: dict) -> None:
+    token = make_token(SIGNING_KEY, "cio-daily", A)
+    response = request(site["db"], "POST", f"/-/unsubscribe?t={token}", content=b"x" * 100_000)
+    assert response.status_code == 413 and unsubscribes(site["db"]) == []

@@ -1,4 +1,5 @@
-"""Datasette plugin `billtracker_security`: security headers on every response, and no writes.
+"""Datasette plugin `billtracker_security`: security headers on every response, and no writes
+but an unsubscribe.
 
 The site is public, read-only open data: what a browser needs to be told is "do not sniff types,
 do not frame us, load scripts and styles only from here, send no referrer off-site"; the one

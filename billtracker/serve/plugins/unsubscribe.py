@@ -33,6 +33,7 @@ from billtracker.alerts.unsubscribe import PATH, BadToken, read_token, record
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_SECONDS = 5.0
 ONE_CLICK = b"List-Unsubscribe=One-Click"
+MAX_BODY = 8192  # a button's form or a one-click body is a few dozen bytes; read no more than this
 HEADERS = {"cache-control": "no-store", "x-robots-tag": "noindex"}
 
 
@@ -108,6 +109,19 @@ async def watch_of(db: Any, digest: str) -> dict[str, str]:
     return {"watch": entry.watch, "watch_title": rows.first()["title"] if rows.first() else ""}
 
 
+async def read_body(request: Any, limit: int = MAX_BODY) -> bytes | None:
+    """The POST body, or None past `limit` bytes: the one route that takes a POST must not
+    buffer whatever a client sends."""
+    body = b""
+    while True:
+        message = await request.receive()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body"):
+            return body
+
+
 async def page(datasette: Any, request: Any, status: int = 200, **context: Any) -> Response:
     html = await datasette.render_template("unsubscribe.html", context, request=request)
     return Response.html(html, status=status, headers=HEADERS)
@@ -117,7 +131,11 @@ async def unsubscribe_page(datasette: Any, request: Any) -> Response:
     token = request.args.get("t", "")
     body = b""
     if request.method == "POST":
-        body = await request.post_body()
+        read = await read_body(request)
+        if read is None:
+            message = "請求過大 / The request is too large for an unsubscribe."
+            return await page(datasette, request, 413, state="error", message=message)
+        body = read
         if not token and request.headers.get("content-type", "").startswith("application/x-www-form"):
             token = dict(parse_qsl(body.decode("utf-8", "replace"))).get("t", "")
     try:
