@@ -73,8 +73,11 @@ def make_db(path: Path, watches: tuple[str, ...] = ("cio", "org")) -> sqlite_uti
     return db
 
 
-def add_changes(db_path: Path, n: int, watch: str = "cio", start: int = 0) -> list[int]:
-    """n stage-added changes of the bill matched to `watch`, in one transaction (as a crawl's)."""
+def add_changes(
+    db_path: Path, n: int, watch: str = "cio", start: int = 0, detected_at: str = "2026-12-02T00:00:00Z"
+) -> list[int]:
+    """n stage-added changes of the bill matched to `watch`, in one transaction (as a crawl's);
+    detected 08:00 on 2 December in Taipei unless `detected_at` says otherwise."""
     db = sqlite_utils.Database(db_path)
     db.execute("PRAGMA busy_timeout = 30000")
     ids = []
@@ -88,7 +91,7 @@ def add_changes(db_path: Path, n: int, watch: str = "cio", start: int = 0) -> li
                     "1051006070201100",
                     f"委員會審查 #{i}",
                     json.dumps(detail, ensure_ascii=False),
-                    "2026-12-02T00:00:00Z",
+                    detected_at,
                 ],
             )
             ids.append(cur.lastrowid)

@@ -43,7 +43,7 @@ def test_a_day_of_changes_is_one_message_chinese_first_with_links(tmp_path: Path
     make_db(db_path).close()
     add_changes(db_path, 2)  # detected 2026-12-02T00:00:00Z = 08:00 in Taipei, 2 December
     counts = send_digests(db_path, config(port, to=("a@example.org", "b@example.org")), date(2026, 12, 3))
-    assert counts == {"sent": 2, "nothing": 0, "failed": 0, "skipped": 0}
+    assert counts == {"sent": 2, "nothing": 0, "failed": 0, "skipped": 0, "unsubscribed": 0}
     assert inbox.recipients == [["a@example.org"], ["b@example.org"]]
     message = inbox.messages[0]
     assert message["Subject"] == "【billtracker】watch cio：2026-12-02（週三） 2 項變更"

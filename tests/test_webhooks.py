@@ -191,7 +191,7 @@ def test_a_flood_of_10000_is_delivered_in_order_without_blocking_a_crawl(tmp_pat
     assert waits and max(waits) < 1.0, f"a crawl's write waited {max(waits):.3f} s"
 
 
-@pytest.mark.parametrize("table", ["subscriptions", "deliveries", "digest_sends"])
+@pytest.mark.parametrize("table", ["subscriptions", "deliveries", "digest_sends", "unsubscribes"])
 def test_the_outbox_and_the_subscriptions_are_not_served(tmp_path: Path, table: str) -> None:
     from datasette.app import Datasette
 

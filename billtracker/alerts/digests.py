@@ -6,12 +6,18 @@ Why a `digest_sends` row per (digest, period, recipient): a period already sent 
 nothing is mailed when nothing changed) is never mailed again, however often the job runs; a
 failed send is tried again on the next run. The Message-ID is stable per row, so the one resend a
 crash between sending and recording can cause is a duplicate mail clients recognise.
+
+The unsubscribe link is billtracker's own page (`/-/unsubscribe?t=TOKEN`, unsubscribe.py) when
+`unsubscribe_secret_env` names the secret that signs the tokens; an address that used it is
+skipped (and counted) on every later run. Without it: `unsubscribe_url`, else a mailto: to the
+sender, for the operator to act on by hand.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import os
 import smtplib
 import sqlite3
 from dataclasses import dataclass, field
@@ -22,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from billtracker.alerts.subscriptions import BadSubscription, read_config
+from billtracker.alerts.subscriptions import ENV_NAME, BadSubscription, read_config
+from billtracker.alerts.unsubscribe import MIN_SECRET_BYTES, PATH, address_key, make_token, unsubscribed_keys
 from billtracker.paths import REPO_ROOT
 from pipelines.history.versions import KIND_LABELS
 from pipelines.rawsql import select
@@ -30,6 +37,9 @@ from pipelines.schema import open_db
 from scrapers.clock import TAIPEI
 
 DEFAULT_DIGESTS = REPO_ROOT / "billtracker" / "digests.toml"
+# Names the digests file for `billtracker digest` and for the unsubscribe page of `billtracker serve`
+# alike: the page checks tokens with the secret the same file names.
+CONFIG_ENV = "BILLTRACKER_DIGESTS"
 PERIODS = ("daily", "weekly")
 WEEKDAYS = "一二三四五六日"
 
@@ -50,14 +60,25 @@ class DigestConfig:
     sender: str = "billtracker <billtracker@localhost>"
     starttls: bool = False
     unsubscribe_url: str = ""  # e.g. https://site/unsubscribe?digest={digest}&to={to}; else mailto the sender
+    unsubscribe_secret_env: str = ""  # names the variable holding the token secret: links to our own page
     digests: tuple[Digest, ...] = field(default_factory=tuple)
 
 
 def load_digests(path: str | Path = DEFAULT_DIGESTS) -> DigestConfig:
-    """site_url, [smtp] host/port/sender/starttls, unsubscribe_url, and [[digest]] entries: name,
-    watch, to (a list of addresses), period (daily or weekly)."""
+    """site_url, [smtp] host/port/sender/starttls, unsubscribe_secret_env or unsubscribe_url, and
+    [[digest]] entries: name, watch, to (a list of addresses), period (daily or weekly)."""
     path = Path(path)
     raw = read_config(path, "digest")
+    secret_env = str(raw.get("unsubscribe_secret_env", ""))
+    if "unsubscribe_secret" in raw:
+        raise BadSubscription(f"{path}: put the secret in the environment, name it in unsubscribe_secret_env")
+    if secret_env and not ENV_NAME.match(secret_env):
+        raise BadSubscription(f"{path}: unsubscribe_secret_env must be a variable name like UNSUBSCRIBE_KEY")
+    if secret_env and raw.get("unsubscribe_url"):
+        raise BadSubscription(
+            f"{path}: set unsubscribe_secret_env (billtracker's own page) or unsubscribe_url (yours),"
+            " not both"
+        )
     digests = []
     for i, entry in enumerate(raw.get("digest", []), start=1):
         where = f"{path}: digest #{i}"
@@ -83,6 +104,7 @@ def load_digests(path: str | Path = DEFAULT_DIGESTS) -> DigestConfig:
         sender=str(smtp.get("sender", DigestConfig.sender)),
         starttls=bool(smtp.get("starttls", False)),
         unsubscribe_url=str(raw.get("unsubscribe_url", "")),
+        unsubscribe_secret_env=secret_env,
         digests=tuple(digests),
     )
 
@@ -119,7 +141,35 @@ def _period_label(digest: Digest, start: date, end: date) -> str:
     return f"{start.isoformat()}至{(end - timedelta(days=1)).isoformat()}"
 
 
-def unsubscribe_link(config: DigestConfig, digest: Digest, to: str) -> str:
+def config_path() -> Path:
+    """The digests file: $BILLTRACKER_DIGESTS, else billtracker/digests.toml."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_DIGESTS)
+
+
+def unsubscribe_secret(config: DigestConfig) -> str | None:
+    """The token secret, or None when no variable is named (the page is not offered). A named
+    variable that is unset or short is BadSubscription: links that the page could never check
+    must not go out."""
+    if not config.unsubscribe_secret_env:
+        return None
+    secret = os.environ.get(config.unsubscribe_secret_env, "")
+    if not secret:
+        raise BadSubscription(
+            f"unsubscribe_secret_env names {config.unsubscribe_secret_env},"
+            " which is not set in the environment"
+        )
+    if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        raise BadSubscription(
+            f"{config.unsubscribe_secret_env} is shorter than {MIN_SECRET_BYTES} bytes:"
+            " too short to sign with"
+        )
+    return secret
+
+
+def unsubscribe_link(config: DigestConfig, digest: Digest, to: str, secret: str | None = None) -> str:
+    """Our page with a token when there is a secret, else the configured URL, else a mailto:."""
+    if secret:
+        return f"{config.site_url}{PATH}?t={make_token(secret, digest.name, to)}"
     if config.unsubscribe_url:
         return config.unsubscribe_url.format(digest=quote(digest.name), to=quote(to))
     sender = parseaddr(config.sender)[1]
@@ -135,12 +185,13 @@ def compose(
     end: date,
     changes: list[dict[str, Any]],
     message_id: str,
+    secret: str | None = None,
 ) -> EmailMessage:
     """The message: Chinese first (English after a rule), each bill with its current stage and the
     evidence and caveat as stored, each change, and the link to the bill's page."""
     label = _period_label(digest, start, end)
     title = watch_title or digest.watch
-    unsubscribe = unsubscribe_link(config, digest, to)
+    unsubscribe = unsubscribe_link(config, digest, to, secret)
     by_bill: dict[str, list[dict[str, Any]]] = {}
     for change in changes:
         by_bill.setdefault(change["bill_no"], []).append(change)
@@ -195,6 +246,8 @@ def compose(
     message["To"] = formataddr(("", to))
     message["Message-ID"] = message_id
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    if secret:  # our page takes the one-click POST (RFC 8058); a configured URL or mailto may not
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content("\n".join(text))
     message.add_alternative(
         '<!doctype html><html lang="zh-Hant"><body>' + "\n".join(parts) + "</body></html>", subtype="html"
@@ -203,9 +256,11 @@ def compose(
 
 
 def send_digests(db_path: str | Path, config: DigestConfig, today: date | None = None) -> dict[str, int]:
-    """Every digest's last complete period, to every recipient not yet sent it; returns counts."""
+    """Every digest's last complete period, to every recipient not yet sent it and not
+    unsubscribed; returns counts."""
     today = today or datetime.now(TAIPEI).date()
-    counts = {"sent": 0, "nothing": 0, "failed": 0, "skipped": 0}
+    secret = unsubscribe_secret(config)  # before anything is sent: a bad secret sends nothing
+    counts = {"sent": 0, "nothing": 0, "failed": 0, "skipped": 0, "unsubscribed": 0}
     db = open_db(db_path)
     conn = db.conn
     try:
@@ -213,7 +268,11 @@ def send_digests(db_path: str | Path, config: DigestConfig, today: date | None =
         for digest in config.digests:
             start, end = last_period(digest.period, today)
             changes = period_changes(conn, digest.watch, start, end)
+            gone = unsubscribed_keys(conn, digest.name)
             for to in digest.to:
+                if address_key(to) in gone:
+                    counts["unsubscribed"] += 1  # they used the link: not mailed, not recorded
+                    continue
                 key = [digest.name, start.isoformat(), to]
                 row = select(
                     conn,
@@ -238,7 +297,7 @@ def send_digests(db_path: str | Path, config: DigestConfig, today: date | None =
                     counts["nothing"] += 1  # nothing changed: nothing is sent
                     continue
                 message = compose(
-                    config, digest, titles.get(digest.watch, ""), to, start, end, changes, message_id
+                    config, digest, titles.get(digest.watch, ""), to, start, end, changes, message_id, secret
                 )
                 try:
                     with smtplib.SMTP(config.host, config.port, timeout=30) as smtp:

@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from billtracker.alerts.digests import DEFAULT_DIGESTS, load_digests, send_digests
+from billtracker.alerts.digests import CONFIG_ENV, DEFAULT_DIGESTS, load_digests, send_digests
 from billtracker.alerts.subscriptions import BadSubscription
 from billtracker.cli.options import DEFAULT_DB
 
@@ -21,8 +21,10 @@ def register(cli: click.Group) -> None:
 @click.option(
     "--config",
     default=str(DEFAULT_DIGESTS),
+    envvar=CONFIG_ENV,
+    show_envvar=True,
     show_default="billtracker/digests.toml",
-    help="The digests and the SMTP server (TOML).",
+    help="The digests and the SMTP server (TOML); the unsubscribe page reads the same variable.",
 )
 @click.option(
     "--today", default=None, metavar="YYYY-MM-DD", help="Send as if today were this (Asia/Taipei) day."
@@ -30,7 +32,8 @@ def register(cli: click.Group) -> None:
 def digest_command(db: str, config: str, today: str | None) -> None:
     """Mail every digest's last complete day or week of changes to its recipients.
 
-    Nothing is sent for a period without changes, nor twice for the same period.
+    Nothing is sent for a period without changes, nor twice for the same period, nor to an
+    address that unsubscribed through the digest's link (counted as unsubscribed).
 
     \b
     Example:

@@ -18,9 +18,10 @@ import click
 from billtracker.cli.options import DEFAULT_DB
 from billtracker.serve.datasette import datasette_args
 
-# Operator-only tables: webhook targets, delivery records and digest recipients (addresses) are
-# not open data. Datasette already denies them; a public snapshot must not carry them at all.
-PRIVATE_TABLES = ("subscriptions", "deliveries", "digest_sends")
+# Operator-only tables: webhook targets, delivery records, digest recipients (addresses) and who
+# unsubscribed (address keys) are not open data. Datasette already denies them; a public
+# snapshot must not carry them at all.
+PRIVATE_TABLES = ("subscriptions", "deliveries", "digest_sends", "unsubscribes")
 
 
 def publish_snapshot(db: Path, out: Path) -> dict[str, int]:

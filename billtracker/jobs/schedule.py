@@ -114,11 +114,11 @@ def deliver_job(db_path: str, max_seconds: float = 25.0) -> dict[str, int] | Non
 def digest_job(db_path: str) -> dict[str, int] | None:
     """The email digests' last complete periods (billtracker/alerts/digests.py); a failed send
     is logged and tried again on the next run."""
-    from billtracker.alerts.digests import load_digests, send_digests
+    from billtracker.alerts.digests import config_path, load_digests, send_digests
     from billtracker.alerts.subscriptions import BadSubscription
 
-    try:
-        counts = send_digests(db_path, load_digests())
+    try:  # the file BILLTRACKER_DIGESTS names, as for the unsubscribe page
+        counts = send_digests(db_path, load_digests(config_path()))
     except BadSubscription as exc:
         logger.error("digest: %s", exc)
         return None

@@ -58,6 +58,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i14_webhooks", alerts.create_webhook_tables),
     ("i14_digests", alerts.create_digest_sends),
     ("i12_one_search_index", fts.keep_one_search_index),
+    ("i14_unsubscribes", alerts.create_unsubscribes),
 ]
 
 migrations = Migrations("billtracker")

@@ -5,7 +5,8 @@ keeps the *name* of the environment variable that holds each secret, never the s
 datasette_metadata.json denies both tables to the public site anyway (target URLs are the
 newsrooms' business). `deliveries` is the outbox: one row per (event, target), derived from
 `change_watches` idempotently (a unique index on event_id + target), so a restart or a kill -9
-loses nothing and re-deriving sends nothing twice.
+loses nothing and re-deriving sends nothing twice. `digest_sends` and `unsubscribes` concern
+email recipients (personal data): denied on the site, emptied by `billtracker publish`.
 """
 
 from __future__ import annotations
@@ -68,4 +69,20 @@ def create_digest_sends(db: sqlite_utils.Database) -> None:
             "sent_at": str,
         },
         pk=("digest", "period_start", "recipient"),
+    )
+
+
+def create_unsubscribes(db: sqlite_utils.Database) -> None:
+    """One row per (digest, address key) that unsubscribed through the page's signed link;
+    `billtracker digest` mails none of them. The key is sha256 of the address in lower case
+    (billtracker/alerts/unsubscribe.py), so the table holds no address; re-subscribing is the
+    operator deleting the row."""
+    db["unsubscribes"].create(
+        {
+            "digest": str,  # digests.toml [[digest]] name
+            "address_key": str,  # sha256 hex of the address, stripped, lower case
+            "unsubscribed_at": str,  # UTC, the first time (a second click changes nothing)
+            "how": str,  # page (the confirmation button) | one-click (RFC 8058 POST by a mail client)
+        },
+        pk=("digest", "address_key"),
     )

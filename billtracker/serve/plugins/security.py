@@ -1,4 +1,5 @@
-"""Datasette plugin `billtracker_security`: security headers on every response, and no writes.
+"""Datasette plugin `billtracker_security`: security headers on every response, and no writes
+but an unsubscribe.
 
 The site is public, read-only open data: what a browser needs to be told is "do not sniff types,
 do not frame us, load scripts and styles only from here, send no referrer off-site"; the one
@@ -8,7 +9,9 @@ behind nginx, the tests) carries them. HSTS belongs to whatever terminates TLS (
 
 Anything but GET/HEAD/OPTIONS is refused with 405 before Datasette sees it: Datasette 0.65 has no
 write API and billtracker's canned queries are read-only, so a POST can only be a mistake or an
-attack (it would reach a canned query's form handler or /-/permissions-style debug forms).
+attack (it would reach a canned query's form handler or /-/permissions-style debug forms). The
+one exception is a POST to the unsubscribe page's exact path (plugins/unsubscribe.py): it writes
+one row, and only for the holder of a signed token.
 Registered through the `datasette` entry point `billtracker_security` in pyproject.toml.
 """
 
@@ -18,6 +21,8 @@ import re
 from typing import Any
 
 from datasette import hookimpl
+
+from billtracker.alerts.unsubscribe import PATH as UNSUBSCRIBE_PATH
 
 SECURITY_HEADERS: dict[bytes, bytes] = {
     b"x-content-type-options": b"nosniff",
@@ -34,6 +39,13 @@ SECURITY_HEADERS: dict[bytes, bytes] = {
     ),
 }
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def refused(method: str, path: str) -> bool:
+    """Everything but a read, except a POST to the unsubscribe page's exact path."""
+    method = method.upper()
+    return method not in READ_METHODS and not (method == "POST" and path == UNSUBSCRIBE_PATH)
+
 
 # The one exception to "do not frame us", decided (docs/security.md): the embed card is made for
 # news sites' iframes. It runs no script and loads nothing, so its policy forbids both; any
@@ -72,7 +84,7 @@ def asgi_wrapper(datasette: Any) -> Any:
             if scope.get("type") != "http":
                 await app(scope, receive, send)
                 return
-            if scope.get("method", "GET").upper() not in READ_METHODS:
+            if refused(scope.get("method", "GET"), scope.get("path", "")):
                 body = b"read-only: billtracker accepts GET and HEAD only\n"
                 headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD, OPTIONS")]
                 await send(
