@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -143,8 +143,9 @@ def backfill(base_url: str, db_path: Path) -> dict[str, Any]:
     wall = time.perf_counter() - start
     log.seek(0), out.seek(0)
     stdout = out.read().decode("utf-8", "replace")
+    stderr = log.read().decode("utf-8", "replace")
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"billtracker backfill failed:\n{log.read().decode('utf-8', 'replace')[-3000:]}")
+        raise SystemExit(f"billtracker backfill failed:\n{stderr[-3000:]}")
     with sqlite3.connect(db_path) as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("bills", "stages")}
         requests = conn.execute("SELECT count(*) FROM fetches").fetchone()[0]
@@ -156,8 +157,34 @@ def backfill(base_url: str, db_path: Path) -> dict[str, Any]:
         "requests": requests,
         "leaves": leaves,
         "plan": [line for line in stdout.splitlines() if line.startswith("plan ")],
+        "phases": phases(stderr),
         **counts,
     }
+
+
+STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)"
+
+
+def phases(log: str) -> dict[str, float]:
+    """Seconds of the backfill crawl's phases, from its log's timestamps: crawl + store (spider
+    opened to closing), reconcile (closing to reconcile's summary line)."""
+    marks: dict[str, datetime] = {}
+    patterns = {
+        "opened": r"Spider opened",
+        "closing": r"Closing spider",
+        "reconciled": r"\] INFO: reconcile: ",
+    }
+    for line in log.splitlines():
+        for name, pattern in patterns.items():
+            stamp = re.match(STAMP, line)
+            if stamp and re.search(pattern, line):
+                marks[name] = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S")  # the last one
+    out = {}
+    if "opened" in marks and "closing" in marks:
+        out["crawl + store"] = (marks["closing"] - marks["opened"]).total_seconds()
+    if "closing" in marks and "reconciled" in marks:
+        out["reconcile"] = (marks["reconciled"] - marks["closing"]).total_seconds()
+    return out
 
 
 def plan_pages(db_path: Path) -> list[tuple[dict[str, Any], int]]:
@@ -287,6 +314,11 @@ def report(bills: int, result: dict[str, Any], base: dict[str, Any] | None) -> N
     print(f"{result['bills'] / wall:.0f} bills/s; ", end="")
     print(f"{cpu:.1f} s CPU -> {result['bills'] / cpu:.0f} bills per CPU-second; ", end="")
     print(f"{result['requests']:,} requests; peak RSS {result['rss_mb']:.0f} MB")
+    if result.get("phases"):
+        print(
+            "  phases (log timestamps, 1 s): "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in result["phases"].items())
+        )
     if base:
         print(f"  baseline urllib + json + normalise + executemany: {base['wall']:.1f} s -> ", end="")
         print(f"{base['bills'] / base['wall']:.0f} bills/s; scrapy/baseline {wall / base['wall']:.2f}x wall")
