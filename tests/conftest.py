@@ -19,6 +19,7 @@ from billtracker.jobs.spider_process import replay_settings
 from billtracker.jobs.spiders import replay_queries
 from billtracker.paths import REPO_ROOT
 from billtracker.replay import ReplayServer, default_samples_dir
+from tests.alerts_helpers import Inbox, free_port
 
 # browser / cluster / faults / slow: a test that launches one of those unmarked fails (tests/markers.py)
 pytest_plugins = ["tests.markers"]
@@ -163,3 +164,17 @@ def history_crawl(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -
             "server": server,
             "snapshot_b": snapshot_b,
         }
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and what it received: digests' tests."""
+    from aiosmtpd.controller import Controller
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

@@ -4,27 +4,14 @@ link; nothing sent when nothing changed, nothing twice, a failed send tried agai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from billtracker.alerts.digests import Digest, DigestConfig, last_period, load_digests, send_digests
 from billtracker.alerts.subscriptions import BadSubscription
-from tests.alerts_helpers import Inbox, add_changes, free_port, make_db
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+from tests.alerts_helpers import add_changes, free_port, make_db
 
 
 def config(port: int, period: str = "daily", to: tuple[str, ...] = ("staffer@example.org",)) -> DigestConfig:

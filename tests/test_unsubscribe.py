@@ -14,14 +14,12 @@ import re
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
 from billtracker.alerts.digests import load_digests, send_digests
@@ -30,23 +28,12 @@ from billtracker.alerts.unsubscribe import BadToken, address_key, make_token, re
 from billtracker.cli.publish import publish_snapshot
 from billtracker.paths import REPO_ROOT
 from billtracker.serve.datasette import SETTINGS, datasette_app, metadata_for
-from tests.alerts_helpers import Inbox, add_changes, free_port, make_db
+from tests.alerts_helpers import Inbox, add_changes, make_db
 
 KEY_ENV = "UNSUBSCRIBE_KEY_TESTS"
 SIGNING_KEY = "test-only-unsubscribe-key-0123456789"  # the HMAC secret of these tests
 A, B = "a.staffer@example.org", "b.staffer@example.org"
 DAY_2 = "2026-12-03T01:00:00Z"  # 09:00 on 3 December in Taipei
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def write_digests(path: Path, port: int, secret_env: str = KEY_ENV, extra: str = "") -> Path:
