@@ -65,9 +65,9 @@ from scrapers.commands.crawl import FAILED_STAT
 from scrapers.items import BillItem, FetchItem, LawItem, LawTextItem, PageDoneItem, PlanLeafItem, ProblemItem
 
 logger = logging.getLogger(__name__)
-# sqlite3 errors that mean "this database cannot be written", not "this item is bad".
 # The store's page cache (KiB): the indexes a 150,000-bill backfill inserts into stay in memory.
 STORE_CACHE_KIB = 262_144
+# sqlite3 errors that mean "this database cannot be written", not "this item is bad".
 UNWRITABLE = ("database or disk is full", "readonly database", "disk i/o error", "unable to open database")
 
 
@@ -103,7 +103,7 @@ class StorePipeline:
         self.failed: StoreUnavailable | None = None
         self.store_process = store_process
         self.writer: WriterProcess | None = None
-        self.fixed_run_id: int | None = None  # the writer process's run, told by the crawl's
+        self.fixed_run_id: int | None = None  # in the writer process: the run id the crawl sent
         self.in_writer_process = False
         self.watches: list[Watch] = []
         # Law codes known to have a `laws` row in this transaction; cleared on any rollback.
