@@ -296,8 +296,9 @@ def test_search_page_picks_its_bills_in_sql(cli_crawl: tuple[Path, str], q: str)
     the same bills, order and matching fields as reading every matching text (limit 3 and 100)."""
     from billtracker.serve.read.search import search as page_search
     from pipelines.normalise.search_keys import search_key
+    from pipelines.schema.functions import register_functions
 
-    conn = sqlite3.connect(f"file:{cli_crawl[0]}?mode=ro", uri=True)
+    conn = register_functions(sqlite3.connect(f"file:{cli_crawl[0]}?mode=ro", uri=True))
     conn.row_factory = sqlite3.Row
     needle = search_key(q)
     texts = [r for r in conn.execute("select bill_no, field, key from search_texts") if needle in r["key"]]

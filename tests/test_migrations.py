@@ -40,6 +40,7 @@ PINNED = [
     "i14_digests",
     "i12_one_search_index",
     "i14_unsubscribes",
+    "i12_search_texts_from_bills",
 ]
 
 
@@ -92,6 +93,7 @@ def test_a_database_of_three_indexes_migrates_to_one(
     from billtracker.serve.read.search import search as page_search
     from pipelines.normalise.search_keys import search_key
     from pipelines.schema.api import ROWID_SPAN
+    from pipelines.schema.functions import register_functions
     from pipelines.store.pipeline import StorePipeline
     from tests.test_store import bill_item
 
@@ -113,7 +115,7 @@ def test_a_database_of_three_indexes_migrates_to_one(
 
     monkeypatch.setattr(schema, "migrations", migrations)
     open_db(path).close()
-    conn = sqlite3.connect(path)
+    conn = register_functions(sqlite3.connect(path))  # the search_texts view's search_key
     conn.row_factory = sqlite3.Row
     names = {n for (n,) in conn.execute("select name from sqlite_master")}
     assert (

@@ -31,6 +31,7 @@ from pipelines.schema import (
     runs,
     sources,
 )
+from pipelines.schema.functions import register_functions
 
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("m001_core", core.create_core_tables),
@@ -59,6 +60,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i14_digests", alerts.create_digest_sends),
     ("i12_one_search_index", fts.keep_one_search_index),
     ("i14_unsubscribes", alerts.create_unsubscribes),
+    ("i12_search_texts_from_bills", articles.read_search_texts_from_bills),
 ]
 
 migrations = Migrations("billtracker")
@@ -67,8 +69,10 @@ for _name, _apply in MIGRATIONS:
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes."""
+    """Open (creating if needed) and migrate; WAL so Datasette reads while a crawl writes. The
+    views' SQL functions are registered first (pipelines/schema/functions.py)."""
     db = sqlite_utils.Database(path)
+    register_functions(db.conn)
     db.enable_wal()
     db.execute("PRAGMA busy_timeout = 10000")
     db.execute("PRAGMA foreign_keys = ON")

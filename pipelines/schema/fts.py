@@ -136,3 +136,35 @@ def keep_one_search_index(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+def article_index_triggers() -> str:
+    """The triggers that keep the articles' text in the index under negative rowids
+    (-article_texts.rowid): article_texts took over from the search_texts table
+    (pipelines/schema/articles.py) with the same rows and rowids, so the index is left as it is."""
+    text = "{row}.text <> ''"
+    add = (
+        f"INSERT INTO {SEARCH_INDEX} (rowid, title, reason) "
+        f"VALUES (-new.rowid, '', {indexed('new', 'text')});"
+    )
+    remove = (
+        f"INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}, rowid, title, reason) "
+        f"VALUES ('delete', -old.rowid, '', {indexed('old', 'text')});"
+    )
+    return f"""
+        CREATE TRIGGER article_texts_{SEARCH_INDEX}_ai AFTER INSERT ON article_texts
+        WHEN {text.format(row="new")} BEGIN
+          {add}
+        END;
+        CREATE TRIGGER article_texts_{SEARCH_INDEX}_ad AFTER DELETE ON article_texts
+        WHEN {text.format(row="old")} BEGIN
+          {remove}
+        END;
+        CREATE TRIGGER article_texts_{SEARCH_INDEX}_au AFTER UPDATE ON article_texts
+        WHEN old.text IS NOT new.text OR old.rowid != new.rowid BEGIN
+          INSERT INTO {SEARCH_INDEX} ({SEARCH_INDEX}, rowid, title, reason)
+            SELECT 'delete', -old.rowid, '', {indexed("old", "text")} WHERE {text.format(row="old")};
+          INSERT INTO {SEARCH_INDEX} (rowid, title, reason)
+            SELECT -new.rowid, '', {indexed("new", "text")} WHERE {text.format(row="new")};
+        END;
+        """

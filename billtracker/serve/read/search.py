@@ -6,7 +6,8 @@ in the published text, so the snippet shows the text as published.
 
 Which bills may match comes from the one search index, bills_fts (the published titles and 案由,
 also serving the API and Datasette's table search), asked for every spelling of the query; the
-stored keys (`search_texts`) then decide, so a hit is exactly a key that contains the query's key.
+keys (the `search_texts` view, which keys each text as it reads it) then decide, so a hit is
+exactly a key that contains the query's key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from billtracker.serve.read.dbread import has_table, rows
 from pipelines.normalise.search_keys import search_key
 from pipelines.schema.api import ROWID_SPAN
 from pipelines.schema.fts import SEARCH_INDEX, SEARCH_VOCAB
+from pipelines.schema.functions import register_functions
 
 FIELD_LABELS = {"title": "議案名稱", "reason": "案由", "articles": "條文"}
 
@@ -96,19 +98,19 @@ def index_query(conn: sqlite3.Connection, needle: str) -> str | None:
 
 def candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[str]]:
     """SQL for every bill that may match, in the page's order: from the index's bill rows (titles
-    and 案由, rowid > 0: the bill by rowid) and its article rows (rowid = -search_texts.rowid)."""
+    and 案由, rowid > 0: the bill by rowid) and its article rows (rowid = -article_texts.rowid)."""
     order = "order by current_stage_on desc, bill_no"
     query = index_query(conn, needle) if has_table(conn, SEARCH_INDEX) else None
     if query is None:
-        return f"select bill_no from bills where bill_no in (select bill_no from search_texts) {order}", []
+        return f"select bill_no from bills where bill_no in (select bill_no from article_texts) {order}", []
     if not query:
         return "select bill_no from bills where 0", []
     hits = f"select rowid from {SEARCH_INDEX} where {SEARCH_INDEX} match ?"
     return (
         f"select bill_no, current_stage_on from bills "
         f"where rowid in (select rowid % {ROWID_SPAN} from ({hits}) where rowid > 0) "
-        "union select b.bill_no, b.current_stage_on from bills b where b.bill_no in (select s.bill_no "
-        f"from search_texts s where s.rowid in (select -rowid from ({hits}) where rowid < 0)) "
+        "union select b.bill_no, b.current_stage_on from bills b where b.bill_no in (select a.bill_no "
+        f"from article_texts a where a.rowid in (select -rowid from ({hits}) where rowid < 0)) "
         f"{order}",
         [query, query],
     )
@@ -138,8 +140,9 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     snippets: at LYAPI scale a broad word (組織法) matches ~50,000 texts, and reading and snipping
     every one of them took 7 s for a page that shows 100 bills."""
     needle = search_key(q.strip())
-    if not needle or not has_table(conn, "search_texts"):
+    if not needle or not has_table(conn, "article_texts"):
         return []
+    register_functions(conn)  # the search_texts view keys titles and 案由 as it reads them
     ordered = conn.execute(*candidates(conn, needle))
     chosen = verified(conn, ordered, needle, limit)
     ordered.close()
