@@ -47,7 +47,7 @@ PAGES = {
 }
 # Measured on a given database (--db): the search page and the API's search, broad to narrow.
 SEARCH_WORDS = ["組織法", "组织法", "資訊", "资讯总处", "審查", "法"]
-CLONED = ["stages", "sponsors", "bill_laws", "related_bills", "documents", "articles", "search_texts"]
+CLONED = ["stages", "sponsors", "bill_laws", "related_bills", "documents", "articles", "article_texts"]
 
 
 def crawl(db_path: Path) -> None:

@@ -80,6 +80,7 @@ HASHED: dict[str, set[str]] = {
     "bills": {"reason"},
     "search_texts": {"text", "key"},
     "article_texts": {"text"},
+    "bill_version_records": {"record"},  # packed: its text is bill_versions.record
 }
 # Tables whose integer id follows the order responses arrived in, and the columns naming them.
 RENUMBERED = ("changes", "problems", "fetches")

@@ -13,7 +13,6 @@ import pytest
 import sqlite_utils
 
 from pipelines.normalise.articles import header, rows_from_tables, rows_from_title
-from pipelines.schema.functions import register_functions
 from pipelines.store.pipeline import StorePipeline
 from scrapers.items import BillItem, Provenance
 from tests.conftest import CIO_BILL
@@ -215,7 +214,6 @@ def test_bills_stored_before_articles_get_them_on_the_next_crawl(
     path = tmp_path / "a.db"
     run_store(path, lyapi_record)
     db = sqlite_utils.Database(path)
-    register_functions(db.conn)  # search_texts is a view that keys bills' titles as it reads them
     db.execute("delete from articles")
     db.execute("delete from search_texts")
     db.conn.commit()

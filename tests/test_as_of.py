@@ -17,6 +17,7 @@ from bs4 import BeautifulSoup
 from billtracker.serve.datasette import datasette_app
 from billtracker.serve.read.asof import end_of_day, parse_day
 from pipelines.normalise.stage_machine import taipei_day
+from pipelines.schema.functions import register_functions
 from tests.conftest import CIO_BILL, TODAY
 
 
@@ -40,7 +41,7 @@ def stages(soup: BeautifulSoup) -> list[str]:
 
 
 def crawl_day(db_path: Path) -> str:
-    with sqlite3.connect(db_path) as conn:
+    with register_functions(sqlite3.connect(db_path)) as conn:  # bill_versions is a view
         return taipei_day(conn.execute("select max(detected_at) from bill_versions").fetchone()[0])
 
 
@@ -83,7 +84,7 @@ def test_history_links_each_change_to_its_version(history_crawl: dict) -> None:
     db = history_crawl["db"]
     soup = soup_of(db, f"/-/bill/{CIO_BILL}")
     items = soup.select(".bt-history li[data-change]")
-    with sqlite3.connect(db) as conn:
+    with register_functions(sqlite3.connect(db)) as conn:  # bill_versions is a view
         expected = {r[0] for r in conn.execute("select id from changes where bill_no = ?", [CIO_BILL])}
         produced = dict(
             conn.execute(

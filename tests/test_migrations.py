@@ -41,6 +41,7 @@ PINNED = [
     "i12_one_search_index",
     "i14_unsubscribes",
     "i12_search_texts_from_bills",
+    "i12_bill_versions_packed",
 ]
 
 

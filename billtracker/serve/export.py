@@ -17,6 +17,9 @@ import sqlite_utils
 from scrapers.clock import utc_now
 
 SNAPSHOT = "billtracker.sqlite"
+PACKED = {"bill_version_records"}  # binary rows a view (bill_versions) exports as text
+# The views in the order of the table each stands for (its primary key).
+VIEW_ORDER = {"bill_versions": "bill_no, version", "search_texts": "bill_no, field"}
 
 
 def sha256_file(path: Path) -> str:
@@ -28,10 +31,13 @@ def sha256_file(path: Path) -> str:
 
 
 def exported_tables(db: sqlite_utils.Database) -> list[str]:
-    """Real tables: FTS indexes and their shadow tables are rebuilt from `bills`, not data."""
+    """Real tables, and the views that stand where a table was (bill_versions, search_texts: their
+    rows as Datasette shows them): FTS indexes and their shadow tables are rebuilt from `bills`,
+    not data. `bill_version_records` holds bill_versions packed, so it is left to the snapshot."""
     fts = {t for t in db.table_names() if (db[t].virtual_table_using or "").startswith("FTS")}
     shadow = {t for t in db.table_names() if any(t.startswith(f"{f}_") for f in fts)}
-    return [t for t in db.table_names() if t not in fts | shadow and not t.startswith("sqlite_")]
+    tables = [t for t in db.table_names() if t not in fts | shadow and not t.startswith("sqlite_")]
+    return sorted([t for t in tables if t not in PACKED] + db.view_names())
 
 
 def export(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
@@ -49,9 +55,10 @@ def export(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     files: dict[str, Any] = {}
     tables: dict[str, int] = {}
     for table in exported_tables(db):
-        columns = [c.name for c in db[table].columns]
-        order = ", ".join(f"[{c}]" for c in db[table].pks) or "rowid"
-        rows = list(db.query(f"select * from [{table}] order by {order}"))
+        view = table in db.view_names()
+        columns = [c.name for c in (db.view(table) if view else db[table]).columns]
+        keys = VIEW_ORDER.get(table, "rowid") if view else ", ".join(f"[{c}]" for c in db[table].pks)
+        rows = list(db.query(f"select * from [{table}] order by {keys or 'rowid'}"))
         tables[table] = len(rows)
         jsonl = out / f"{table}.jsonl"
         with jsonl.open("w", encoding="utf-8") as f:

@@ -61,6 +61,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("i12_one_search_index", fts.keep_one_search_index),
     ("i14_unsubscribes", alerts.create_unsubscribes),
     ("i12_search_texts_from_bills", articles.read_search_texts_from_bills),
+    ("i12_bill_versions_packed", history.pack_bill_versions),
 ]
 
 migrations = Migrations("billtracker")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from pipelines.schema.api import create_triggers
+
 
 def create_scrape_runs(db: sqlite_utils.Database) -> None:
     """One row per crawl attempt: written when it starts, completed when it ends, so a crash
@@ -103,4 +105,46 @@ def create_change_kinds(db: sqlite_utils.Database) -> None:
 
     db["change_kinds"].insert_all(
         [{"kind": k, "label": v} for k, v in KIND_LABELS.items()], pk="kind", replace=True
+    )
+
+
+VERSION_COLUMNS = (
+    "bill_no",
+    "version",
+    "record",
+    "record_sha256",
+    "detected_at",
+    "run_id",
+    "source_url",
+    "fetched_at",
+    "content_sha256",
+)
+
+
+def pack_bill_versions(db: sqlite_utils.Database) -> None:
+    """bill_versions becomes a view over `bill_version_records`, whose record is packed
+    (pipelines/normalise/packed.py): the same columns, rows and text for every reader, at under a
+    third of the size (4.9 KB of a 29 KB ly-term9 bill after VACUUM). The view takes INSERTs as
+    the table did (the store writes through it), packing the record on the way in."""
+    columns = ", ".join(f'"{c}"' for c in VERSION_COLUMNS)
+    db.execute(
+        "CREATE TABLE bill_version_records (bill_no TEXT, version INTEGER, record BLOB, record_sha256 TEXT,"
+        " detected_at TEXT, run_id INTEGER, source_url TEXT, fetched_at TEXT, content_sha256 TEXT,"
+        " PRIMARY KEY (bill_no, version))"
+    )
+    packed = ", ".join("pack_record(record)" if c == "record" else f'"{c}"' for c in VERSION_COLUMNS)
+    db.execute(f"INSERT INTO bill_version_records ({columns}) SELECT {packed} FROM bill_versions")
+    db.execute("DROP TABLE bill_versions")
+    unpacked = ", ".join(
+        "unpack_record(record) AS record" if c == "record" else f'"{c}"' for c in VERSION_COLUMNS
+    )
+    db.execute(f"CREATE VIEW bill_versions AS SELECT {unpacked} FROM bill_version_records")
+    new = ", ".join("pack_record(new.record)" if c == "record" else f'new."{c}"' for c in VERSION_COLUMNS)
+    create_triggers(
+        db,
+        f"""
+        CREATE TRIGGER bill_versions_insert INSTEAD OF INSERT ON bill_versions BEGIN
+          INSERT INTO bill_version_records ({columns}) VALUES ({new});
+        END;
+        """,
     )

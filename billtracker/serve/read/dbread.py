@@ -25,9 +25,10 @@ def one(conn: sqlite3.Connection, sql: str, params: Any = ()) -> dict[str, Any] 
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return bool(
-        conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", [name]).fetchone()
-    )
+    """A table or a view of that name (bill_versions and search_texts are views over packed or
+    shared rows: pipelines/schema/)."""
+    sql = "select 1 from sqlite_master where type in ('table', 'view') and name = ?"
+    return bool(conn.execute(sql, [name]).fetchone())
 
 
 def known_until(today: date, as_of: str | None) -> str:
