@@ -28,8 +28,9 @@ from pipelines.schema.functions import register_functions
 FIELD_LABELS = {"title": "議案名稱", "reason": "案由", "articles": "條文"}
 
 
-def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
-    at = key.find(needle)
+def snippet(text: str, at: int, needle: str, width: int = 30) -> Markup:
+    """The text around its first hit at `at` (a key keeps the text's length: the hit is as long as
+    the needle)."""
     if at < 0:
         return Markup(escape(text[: width * 2]))
     start, end = max(at - width, 0), at + len(needle) + width
@@ -47,6 +48,9 @@ def snippet(text: str, key: str, needle: str, width: int = 30) -> Markup:
 _KEYED_RANGES = ((0x2E80, 0xA000), (0xF900, 0xFB00), (0xFE30, 0xFE50), (0xFF00, 0xFFF0), (0x20000, 0x323B0))
 # A window with more spellings than this constrains nothing worth the query's length.
 MAX_SPELLINGS = 64
+# Up to this many spellings of the whole query, texts are checked for each spelling as published
+# (instr and str.find, in C) instead of keying every candidate text (~0.3 µs a character in Python).
+MAX_TEXT_SPELLINGS = 32
 VERIFY_CHUNK = 500  # candidates whose stored keys are checked at a time
 
 
@@ -66,6 +70,26 @@ def spellings(key: str) -> list[str]:
     """Every published string whose search key is `key` ('资讯' -> 資訊, 資讯, 资訊, 资讯)."""
     table = _spellings_of()
     return ["".join(p) for p in product(*(table.get(ch, (ch,)) for ch in key))]
+
+
+def text_spellings(needle: str) -> list[str] | None:
+    """Every spelling of the needle when there are few enough to look for one by one: a text's key
+    contains the needle exactly where the text contains one of them."""
+    table = _spellings_of()
+    count = 1
+    for ch in needle:
+        count *= len(table.get(ch, (ch,)))
+        if count > MAX_TEXT_SPELLINGS:
+            return None
+    return spellings(needle)
+
+
+def first_hit(text: str, needle: str, forms: list[str] | None) -> int:
+    """Where the text's key first contains the needle (-1: nowhere)."""
+    if forms is None:
+        return search_key(text).find(needle)
+    found = [at for at in (text.find(f) for f in forms) if at >= 0]
+    return min(found, default=-1)
 
 
 def fts_phrase(text: str) -> str:
@@ -116,21 +140,45 @@ def candidates(conn: sqlite3.Connection, needle: str) -> tuple[str, list[str]]:
     )
 
 
-def verified(conn: sqlite3.Connection, ordered: sqlite3.Cursor, needle: str, limit: int) -> list[str]:
-    """The first `limit` candidates (in their order) that a stored key really contains the needle
-    of: a page shows 100 bills, so a broad word checks a few hundred keys, not 50,000."""
+def verified(
+    conn: sqlite3.Connection, ordered: sqlite3.Cursor, needle: str, forms: list[str] | None, limit: int
+) -> list[str]:
+    """The first `limit` candidates (in their order) that a search text (search_texts: a keyed
+    bill's title, 案由 or article text) really contains the needle of: a page shows 100 bills, so a
+    broad word checks a few hundred bills, not 50,000."""
+    if forms is None:
+        check, params = (
+            "select bill_no from search_texts where bill_no in ({marks}) and instr(key, ?) > 0",
+            [needle],
+        )
+    else:
+        found = " or ".join("instr({col}, ?) > 0" for _ in forms)
+        check = (
+            "select b.bill_no from bills b join article_texts a on a.bill_no = b.bill_no "
+            "where b.bill_no in ({marks}) and ("
+            + " or ".join(f"({found.format(col=col)})" for col in ("b.title", "b.reason", "a.text"))
+            + ")"
+        )
+        params = forms * 3
     chosen: list[str] = []
-    while len(chosen) < limit and (chunk := [r[0] for r in ordered.fetchmany(VERIFY_CHUNK)]):
-        marks = ",".join("?" * len(chunk))
-        found = {
-            r[0]
-            for r in conn.execute(
-                f"select bill_no from search_texts where bill_no in ({marks}) and instr(key, ?) > 0",
-                [*chunk, needle],
-            )
-        }
-        chosen += [b for b in chunk if b in found][: limit - len(chosen)]
+    # First as many as the page shows (most candidates of a common word are hits), then more at a time.
+    size = limit
+    while len(chosen) < limit and (chunk := [r[0] for r in ordered.fetchmany(size)]):
+        size = VERIFY_CHUNK
+        sql = check.format(marks=",".join("?" * len(chunk)))
+        found_nos = {r[0] for r in conn.execute(sql, [*chunk, *params])}
+        chosen += [b for b in chunk if b in found_nos][: limit - len(chosen)]
     return chosen
+
+
+# A keyed bill's search texts as the search_texts view has them, without the keys.
+TEXTS = (
+    "select b.bill_no, 'title' as field, b.title as text from bills b join article_texts a using (bill_no) "
+    "where b.bill_no in ({marks}) and b.title <> '' "
+    "union all select b.bill_no, 'reason', b.reason from bills b join article_texts a using (bill_no) "
+    "where b.bill_no in ({marks}) and b.reason <> '' "
+    "union all select bill_no, 'articles', text from article_texts where bill_no in ({marks}) and text <> ''"
+)
 
 
 def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -143,10 +191,10 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     if not needle or not has_table(conn, "article_texts"):
         return []
     register_functions(conn)  # the search_texts view keys titles and 案由 as it reads them
+    forms = text_spellings(needle)
     ordered = conn.execute(*candidates(conn, needle))
-    chosen = verified(conn, ordered, needle, limit)
+    chosen = verified(conn, ordered, needle, forms, limit)
     ordered.close()
-    where = "instr(s.key, ?) > 0"
     by_no = {
         b["bill_no"]: b
         for b in rows(
@@ -160,19 +208,17 @@ def search(conn: sqlite3.Connection, q: str, limit: int = 100) -> list[dict[str,
     if not bills:
         return []
     marks = ",".join("?" * len(bills))
-    hits = rows(
-        conn,
-        f"select s.bill_no, s.field, s.text, s.key from search_texts s "
-        f"where s.bill_no in ({marks}) and {where}",
-        [*(b["bill_no"] for b in bills), needle],
-    )
+    numbers = [b["bill_no"] for b in bills]
     matches: dict[str, list[dict[str, Any]]] = {}
-    for h in hits:
+    for h in rows(conn, TEXTS.format(marks=marks), numbers * 3):
+        at = first_hit(h["text"], needle, forms)
+        if at < 0:
+            continue
         matches.setdefault(h["bill_no"], []).append(
             {
                 "field": h["field"],
                 "label": FIELD_LABELS.get(h["field"], h["field"]),
-                "snippet": snippet(h["text"], h["key"], needle),
+                "snippet": snippet(h["text"], at, needle),
             }
         )
     for b in bills:
