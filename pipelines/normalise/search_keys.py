@@ -34,15 +34,22 @@ def search_key(text: str | None) -> str:
     return (text or "").translate(_CHARS)
 
 
-def search_rows(bill: dict[str, Any], articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per searchable field of a bill: title, 案由, the text of its articles."""
-    article_text = "\n".join(
+def article_text(articles: list[dict[str, Any]]) -> str | None:
+    """A bill's articles as one searchable text (None when they have none): each article's
+    number, text, the text in force and the explanation."""
+    text = "\n".join(
         part
         for a in articles
         for part in (a.get("article_no"), a.get("text"), a.get("current"), a.get("explanation"))
         if part
     )
-    fields = {"title": bill.get("title"), "reason": bill.get("reason"), "articles": article_text}
+    return text or None
+
+
+def search_rows(bill: dict[str, Any], articles: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per searchable field of a bill (title, 案由, the text of its articles), as the
+    search_texts table of a database from before i12_search_texts_from_bills holds them."""
+    fields = {"title": bill.get("title"), "reason": bill.get("reason"), "articles": article_text(articles)}
     return [
         {"bill_no": bill["bill_no"], "field": name, "text": value, "key": search_key(value)}
         for name, value in fields.items()

@@ -52,7 +52,7 @@ from pipelines.history.watches import (
 )
 from pipelines.normalise.articles import article_rows
 from pipelines.normalise.bill_record import NormalisedBill, normalise_bill
-from pipelines.normalise.search_keys import search_rows
+from pipelines.normalise.search_keys import article_text, search_rows
 from pipelines.normalise.validate import wrong_types
 from pipelines.problems import record_problem
 from pipelines.rawsql import atomic, insert, select, select_one, upsert
@@ -96,6 +96,7 @@ class StorePipeline:
         self.crawler = crawler
         self.counts = {"inserted": 0, "updated": 0, "noop": 0, "problems": 0, "laws": 0}
         self.db: sqlite_utils.Database | None = None
+        self.article_texts = True  # set by open_spider from the schema it finds
         self.batch_items = max(1, batch_items)
         self.batch_seconds = batch_seconds
         self._pending = 0
@@ -152,6 +153,11 @@ class StorePipeline:
         # Each item's savepoint copies every page it changes to a sub-journal, by default a temp
         # file: in memory, a 3,000-bill backfill spent ~25% less CPU (bench/bench_store.py).
         self.db.execute("PRAGMA temp_store = MEMORY")
+        # Since i12_search_texts_from_bills a bill's search texts are its bills row plus one
+        # article_texts row, written directly: through the search_texts view a re-keyed bill's
+        # DELETE would key its title, 案由 and articles only to discard them (+0.6 ms an update).
+        # A database migrated to before it (tests/test_migrations.py builds one) has the table.
+        self.article_texts = self.db["article_texts"].exists()
         # SQLite's default page cache is 2 MB: past a few thousand bills every index insert missed
         # it. In WAL mode NORMAL syncs at checkpoints, not at each commit: a killed crawl still
         # loses nothing committed; only a power cut could undo the last commits (fetched again).
@@ -365,7 +371,12 @@ class StorePipeline:
                 # younger, which is what decides expiry (reconcile recomputes the stage).
                 conn.execute("UPDATE bills SET as_of = ? WHERE bill_no = ?", [norm.bill["as_of"], bill_no])
             if (
-                conn.execute("select 1 from search_texts where bill_no = ? limit 1", [bill_no]).fetchone()
+                conn.execute(
+                    "select 1 from article_texts where bill_no = ?"
+                    if self.article_texts
+                    else "select 1 from search_texts where bill_no = ? limit 1",
+                    [bill_no],
+                ).fetchone()
                 is None
             ):
                 # Stored before articles and search keys existed: add them once.
@@ -424,6 +435,9 @@ class StorePipeline:
                     "UPDATE articles SET gone_at = ? WHERE bill_no = ? AND seq = ?", [now, bill_no, seq]
                 )
         live = [r for r in rows if not r.get("gone_at")]
+        if self.article_texts:  # the row keys the bill: search_texts reads its title and 案由 from bills
+            upsert(conn, "article_texts", [{"bill_no": bill_no, "text": article_text(live)}], ("bill_no",))
+            return
         if existing is not None:
             conn.execute("DELETE FROM search_texts WHERE bill_no = ?", [bill_no])
         insert(conn, "search_texts", search_rows(norm.bill, live))
