@@ -17,6 +17,7 @@ import click
 
 from billtracker.cli.options import DEFAULT_DB
 from billtracker.serve.datasette import datasette_args
+from billtracker.serve.snapshot import optimize, vacuum_into
 
 # Operator-only tables: webhook targets, delivery records, digest recipients (addresses) and who
 # unsubscribed (address keys) are not open data. Datasette already denies them; a public
@@ -25,22 +26,19 @@ PRIVATE_TABLES = ("subscriptions", "deliveries", "digest_sends", "unsubscribes")
 
 
 def publish_snapshot(db: Path, out: Path) -> dict[str, int]:
-    """VACUUM INTO out (atomically replaced); returns its size and bill count."""
+    """A compacted VACUUM INTO copy at out (atomically replaced); returns its size and bill count."""
     if not db.exists():
         raise click.ClickException(f"no database at {db}")
     tmp = out.with_name(out.name + ".publishing")
     tmp.unlink(missing_ok=True)
-    source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        source.execute("VACUUM INTO ?", [str(tmp)])
-    finally:
-        source.close()
+    vacuum_into(db, tmp)
     snapshot = sqlite3.connect(tmp)
     try:
+        drop_private_rows(snapshot)
+        optimize(snapshot)  # one segment per full-text index, 16 KB pages (billtracker/serve/snapshot.py)
         check = snapshot.execute("PRAGMA integrity_check").fetchone()[0]
         if check != "ok":
             raise click.ClickException(f"snapshot {tmp} failed integrity_check: {check}")
-        drop_private_rows(snapshot)
         snapshot.execute("PRAGMA journal_mode = DELETE")  # a replica reads one file, no WAL
         bills = snapshot.execute("SELECT count(*) FROM bills").fetchone()[0]
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
+from billtracker.serve.snapshot import compact_copy
 from scrapers.clock import utc_now
 
 SNAPSHOT = "billtracker.sqlite"
@@ -47,9 +48,7 @@ def export(db_path: str | Path, out_dir: str | Path) -> dict[str, Any]:
     snapshot = out / SNAPSHOT
     if snapshot.exists():
         snapshot.unlink()  # VACUUM INTO refuses to overwrite
-    live = sqlite_utils.Database(db_path)
-    live.execute("VACUUM INTO ?", [str(snapshot)])
-    live.close()
+    compact_copy(Path(db_path), snapshot)
     # Everything below reads the snapshot, so the files agree with it and with each other.
     db = sqlite_utils.Database(snapshot)
     files: dict[str, Any] = {}
