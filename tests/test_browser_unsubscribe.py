@@ -59,6 +59,12 @@ class DevTools:
         self.session = ""
 
     def call(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        answer = self.answer(method, timeout, **params)
+        assert "error" not in answer, (method, answer["error"])
+        return answer["result"]
+
+    def answer(self, method: str, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        """The whole answer to one command, an error included."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
         if self.session and not method.startswith("Target."):
@@ -70,8 +76,7 @@ class DevTools:
                 raw, self._buffer = self._buffer.split(b"\0", 1)
                 answer = json.loads(raw)
                 if answer.get("id") == self._next_id:
-                    assert "error" not in answer, (method, answer["error"])
-                    return answer["result"]
+                    return answer
             assert time.monotonic() < deadline, f"no answer to {method} in {timeout} s"
             chunk = os.read(self._from_browser, 65536)
             assert chunk, "Chromium closed its DevTools pipe"
@@ -87,7 +92,12 @@ class DevTools:
     def wait_for(self, expression: str, timeout: float = 20) -> Any:
         deadline = time.monotonic() + timeout
         while True:
-            value = self.evaluate(expression)
+            # Between the click's POST and its answer the page has no document to evaluate in:
+            # Chromium answers "Cannot find default execution context" (or "... was destroyed").
+            answer = self.answer("Runtime.evaluate", expression=expression, returnByValue=True)
+            error = answer.get("error", {}).get("message", "")
+            assert not error or "execution context" in error, (expression, error)
+            value = None if error else answer["result"]["result"].get("value")
             if value:
                 return value
             assert time.monotonic() < deadline, f"{expression} stayed falsy for {timeout} s"
