@@ -1,7 +1,7 @@
 """A compact, consistent copy of the live database: what `publish` ships and `export` packs.
 
 VACUUM INTO gives one transaction's view of the live file with no free pages. Two things it keeps
-that a read-only copy does not need (ly-term9, 3,639 bills: 21.6 -> 20.2 KB a bill):
+that a read-only copy does not need (ly-term9, 3,639 bills: 21.7 -> 20.2 KB a bill):
 - 4 KB pages. A bills row is ~2.3 KB (a 案由 of ~1,500 bytes), so most pages held one row and
   ~1.7 KB of nothing; 16 KB pages hold seven (32 and 64 KB came out larger). But every table
   and index takes at least a page, and there are ~190: a small database (the replay's 28 bills,
